@@ -1,0 +1,41 @@
+// wshub: WebSocket message-push hub. Parses the configuration, then serves until SIGINT/SIGTERM.
+#include "wshub/server.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+extern char** environ;
+
+int main(int argc, char* argv[]) {
+    wshub::parse_result parsed;
+    try {
+        parsed = wshub::parse_command_line(argc, argv, environ);
+    } catch (const std::exception& e) {
+        std::cerr << "wshub: " << e.what() << "\nTry 'wshub --help'.\n";
+        return 2;
+    }
+    if (!parsed.cfg) {
+        std::cout << parsed.help;
+        return 0;
+    }
+    const auto& cfg = *parsed.cfg;
+
+    auto logger = spdlog::stderr_color_mt("wshub");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    logger->set_level(spdlog::level::from_str(cfg.log_level));
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(logger);
+
+    std::signal(SIGPIPE, SIG_IGN); // a peer that vanished is an error code, not a signal
+    try {
+        wshub::server srv(cfg);
+        srv.run();
+    } catch (const std::exception& e) {
+        spdlog::critical("wshub: {}", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+// Server-to-client WebSocket frames (RFC 6455 section 5.2): unmasked, so the bytes of a broadcast
+// are the same for every receiver and are encoded once.
+#pragma once
+
+#include "wshub/message.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace wshub {
+
+enum class opcode : std::uint8_t {
+    continuation = 0x0,
+    text = 0x1,
+    binary = 0x2,
+    close = 0x8,
+    ping = 0x9,
+    pong = 0xA
+};
+
+// Bytes of the header of an unmasked frame carrying `payload_size` bytes.
+constexpr std::size_t frame_header_size(std::size_t payload_size) noexcept {
+    return payload_size < 126 ? 2 : payload_size <= 0xFFFF ? 4 : 10;
+}
+
+// Appends one final (FIN) unmasked frame to `out`.
+void append_frame(std::string& out, opcode op, std::string_view payload);
+
+inline opcode opcode_for(payload_kind k) noexcept {
+    return k == payload_kind::text ? opcode::text : opcode::binary;
+}
+
+// Frames encoded once by the sender and shared, read-only, by every client's queue.
+struct frame_batch {
+    std::string bytes;           // whole frames, back to back
+    std::uint64_t first_seq = 0; // seq of the first and last message in it
+    std::uint64_t last_seq = 0;
+    std::size_t messages = 0;
+};
+using frame_batch_ptr = std::shared_ptr<const frame_batch>;
+
+} // namespace wshub

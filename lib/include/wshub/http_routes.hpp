@@ -1,0 +1,34 @@
+// Decides what an HTTP request gets, from its method, target and upgrade headers alone (no I/O),
+// so every path and error reason is testable without a socket.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace wshub {
+
+struct http_request_view {
+    std::string_view method;        // "GET", ...
+    std::string_view target;        // origin-form, e.g. "/im?user_id=7"
+    bool websocket_upgrade = false; // Connection: upgrade + Upgrade: websocket
+};
+
+// Answer the request with this status and a one-line plain-text body.
+struct http_reply {
+    unsigned status = 200;
+    std::string body;
+    bool upgrade_required = false; // add "Upgrade: websocket" (426)
+    bool allow_get = false;        // add "Allow: GET" (405)
+};
+
+// Accept the WebSocket upgrade for this user.
+struct websocket_accept {
+    std::string user_id;
+};
+
+using route_decision = std::variant<http_reply, websocket_accept>;
+
+route_decision route(const http_request_view& req);
+
+} // namespace wshub

@@ -1,0 +1,28 @@
+// What flows from the readers (and, later, a publish API or a bus) through the inbox to the sender.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wshub {
+
+enum class payload_kind : std::uint8_t { text, binary };
+
+// Who a message is for. Clients' own messages go to everyone, as in the seed; targeted push
+// (user ids, channels) arrives with the publish API and is routed by the shards.
+enum class target_kind : std::uint8_t { all, users, channel };
+
+struct message_target {
+    target_kind kind = target_kind::all;
+    std::vector<std::string> names; // user ids or one channel name; empty for `all`
+};
+
+struct message {
+    payload_kind kind = payload_kind::text;
+    std::string payload;
+    message_target target;
+    std::uint64_t seq = 0; // assigned by the sender, in the order the hub took messages in
+};
+
+} // namespace wshub

@@ -1,0 +1,117 @@
+#include "wshub/config.hpp"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace po = boost::program_options;
+
+namespace wshub {
+
+void config::validate() const {
+    auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
+    if (address.empty()) fail("--address must not be empty");
+    if (threads > 1024) fail("--threads must be between 1 and 1024 (0 = number of cores)");
+    if (max_queued_bytes < 1024) fail("--max-queued-bytes must be at least 1024");
+    if (max_message_size < 1) fail("--max-message-size must be at least 1");
+    if (inbox_capacity < 1) fail("--inbox-capacity must be at least 1");
+    if (drain_timeout.count() < 0) fail("--drain-timeout must not be negative");
+    if (handshake_timeout.count() <= 0) fail("--handshake-timeout must be positive");
+    if (ping_interval.count() <= 0) fail("--ping-interval must be positive");
+    static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    bool known = false;
+    for (auto* l : levels)
+        known = known || log_level == l;
+    if (!known) fail("--log-level must be one of trace, debug, info, warn, error, critical, off");
+}
+
+namespace {
+
+std::chrono::milliseconds seconds_to_ms(double s, const char* name) {
+    if (!(s >= 0) || s > 86400.0)
+        throw std::invalid_argument(fmt::format("--{} must be between 0 and 86400 seconds", name));
+    return std::chrono::milliseconds(static_cast<long long>(s * 1000.0));
+}
+
+} // namespace
+
+parse_result parse_command_line(int argc, const char* const argv[], const char* const* envp) {
+    config defaults;
+    double drain = 5, handshake = 10, ping = 25;
+    config c;
+
+    po::options_description desc(
+        "wshub: a WebSocket message-push hub\n\nOptions (each also read from WSHUB_<NAME>, "
+        "e.g. WSHUB_PORT; a flag wins over the environment)");
+    // clang-format off
+    desc.add_options()
+        ("help,h", "show this help and exit")
+        ("address", po::value(&c.address)->default_value(defaults.address), "address to listen on")
+        ("port", po::value(&c.port)->default_value(defaults.port), "TCP port (0 = any free port)")
+        ("threads", po::value(&c.threads)->default_value(defaults.threads), "I/O threads (0 = number of cores)")
+        ("max-queued-bytes", po::value(&c.max_queued_bytes)->default_value(defaults.max_queued_bytes),
+            "bytes queued for one slow client before it is closed with 1008")
+        ("max-message-size", po::value(&c.max_message_size)->default_value(defaults.max_message_size),
+            "largest message a client may send; larger gets close 1009")
+        ("inbox-capacity", po::value(&c.inbox_capacity)->default_value(defaults.inbox_capacity),
+            "messages buffered between the readers and the sender")
+        ("drain-timeout", po::value(&drain)->default_value(drain), "seconds clients get on shutdown to receive what is queued")
+        ("handshake-timeout", po::value(&handshake)->default_value(handshake),
+            "seconds to finish the HTTP request and the WebSocket close handshake")
+        ("ping-interval", po::value(&ping)->default_value(ping), "seconds between keep-alive pings to an idle client")
+        ("log-level", po::value(&c.log_level)->default_value(defaults.log_level),
+            "trace, debug, info, warn, error, critical or off");
+    // clang-format on
+
+    po::variables_map vm;
+    try {
+        // The first store of a value wins, so the command line goes first.
+        po::store(po::parse_command_line(argc, argv, desc), vm);
+        if (envp) {
+            std::vector<std::string> env;
+            for (auto* e = envp; *e; ++e)
+                env.emplace_back(*e);
+            auto mapper = [&desc](const std::string& var) -> std::string {
+                if (var.rfind("WSHUB_", 0) != 0) return {};
+                std::string name = var.substr(6);
+                for (auto& ch : name)
+                    ch = ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+                if (name == "help" || !desc.find_nothrow(name, false)) return {};
+                return name;
+            };
+            // parse_environment reads ::environ; parse the given block the same way instead.
+            po::parsed_options parsed(&desc);
+            for (auto& kv : env) {
+                auto eq = kv.find('=');
+                if (eq == std::string::npos) continue;
+                auto name = mapper(kv.substr(0, eq));
+                if (name.empty()) continue;
+                po::option opt;
+                opt.string_key = name;
+                opt.value.push_back(kv.substr(eq + 1));
+                opt.original_tokens = {kv};
+                parsed.options.push_back(std::move(opt));
+            }
+            po::store(parsed, vm);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        throw std::invalid_argument(e.what());
+    }
+
+    if (vm.count("help")) {
+        std::ostringstream os;
+        os << desc;
+        return {std::nullopt, os.str()};
+    }
+    c.drain_timeout = seconds_to_ms(drain, "drain-timeout");
+    c.handshake_timeout = seconds_to_ms(handshake, "handshake-timeout");
+    c.ping_interval = seconds_to_ms(ping, "ping-interval");
+    if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
+    c.validate();
+    return {c, {}};
+}
+
+} // namespace wshub

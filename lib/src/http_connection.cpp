@@ -1,0 +1,115 @@
+#include "http_connection.hpp"
+
+#include "session.hpp"
+#include "shard.hpp"
+#include "wshub/http_routes.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using boost::system::error_code;
+
+namespace wshub {
+
+namespace {
+
+constexpr std::size_t max_request_header = 8 * 1024;
+
+std::string endpoint_string(const asio::ip::tcp::socket& s) {
+    error_code ec;
+    auto ep = s.remote_endpoint(ec);
+    if (ec) return "?";
+    return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                                : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+http::response<http::string_body> make_response(const http_reply& r, unsigned version, bool keep_alive,
+                                                bool head) {
+    http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+    res.set(http::field::server, "wshub");
+    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    if (r.upgrade_required) {
+        res.set(http::field::upgrade, "websocket");
+        res.set(http::field::connection, "Upgrade");
+    }
+    if (r.allow_get) res.set(http::field::allow, "GET");
+    res.body() = r.body;
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    if (head) res.body().clear(); // Content-Length still tells the size of the GET answer
+    return res;
+}
+
+} // namespace
+
+asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
+    const auto& cfg = owner.state().cfg;
+    const std::string remote = endpoint_string(socket);
+    beast::tcp_stream stream(std::move(socket));
+    beast::flat_buffer buffer;
+
+    for (;;) {
+        http::request_parser<http::empty_body> parser;
+        parser.header_limit(max_request_header);
+        stream.expires_after(cfg.handshake_timeout);
+        auto [ec, bytes] =
+            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
+                ec != http::error::end_of_stream && ec != http::error::partial_message) {
+                // A malformed request gets a one-line reason before the connection closes.
+                http_reply r{ec == http::error::header_limit ? 431u : 400u,
+                             fmt::format("bad request: {}\n", ec.message())};
+                auto res = make_response(r, 11, false, false);
+                co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            }
+            spdlog::debug("http connection {} ended: {}", remote, ec.message());
+            co_return;
+        }
+        auto& req = parser.get();
+        auto decision = route(http_request_view{
+            std::string_view(req.method_string().data(), req.method_string().size()),
+            std::string_view(req.target().data(), req.target().size()), beast::websocket::is_upgrade(req)});
+
+        if (auto* accept = std::get_if<websocket_accept>(&decision)) {
+            stream.expires_never();
+            // Frames a client sent right behind its request are already in the buffer.
+            std::string prefetched = beast::buffers_to_string(buffer.data());
+            auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(prefetched),
+                                               std::move(accept->user_id), remote);
+            co_await s->run(parser.release());
+            co_return;
+        }
+
+        const auto& reply = std::get<http_reply>(decision);
+        if (reply.status >= 400 && req.target().starts_with("/im")) {
+            owner.state().counters.rejected_upgrades.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("refused {} {} from {}: {} {}", std::string_view(req.method_string()),
+                         std::string_view(req.target()), remote, reply.status,
+                         std::string_view(reply.body).substr(0, reply.body.size() - 1));
+        }
+        const bool keep_alive = req.keep_alive() && reply.status < 400;
+        auto res = make_response(reply, req.version(), keep_alive, req.method() == http::verb::head);
+        auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+        if (wec || !keep_alive) {
+            error_code ignored;
+            stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            co_return;
+        }
+    }
+}
+
+} // namespace wshub

@@ -1,0 +1,116 @@
+#include "hub.hpp"
+
+#include "shard.hpp"
+#include "wshub/frame.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace asio = boost::asio;
+
+namespace wshub {
+
+namespace {
+
+// Upper bounds on one batch: large enough that a burst costs one write per client, small enough
+// that the first message in it is not held back long.
+constexpr std::size_t max_batch_messages = 1024;
+constexpr std::size_t max_batch_bytes = 256 * 1024;
+
+} // namespace
+
+hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity,
+         const std::vector<std::unique_ptr<shard>>& shards)
+    : inbox_(sender_context, inbox_capacity)
+    , shards_(shards) {}
+
+asio::awaitable<bool> hub::publish(message m) {
+    auto [ec] = co_await inbox_.async_send(boost::system::error_code{}, std::move(m),
+                                           asio::as_tuple(asio::use_awaitable));
+    co_return !ec;
+}
+
+asio::awaitable<void> hub::run_sender(std::stop_token stop) {
+    // The stop request arrives on another thread: bring it to the sender's executor, where it
+    // cancels the one receive that may be waiting.
+    // The signal is shared with the posted cancellation, which may run after this coroutine ends.
+    auto cancel_receive = std::make_shared<asio::cancellation_signal>();
+    auto ex = co_await asio::this_coro::executor;
+    std::stop_callback on_stop(stop, [ex, cancel_receive] {
+        asio::post(ex, [cancel_receive] { cancel_receive->emit(asio::cancellation_type::all); });
+    });
+
+    std::vector<message> batch;
+    std::size_t batch_bytes = 0;
+    auto take = [&](boost::system::error_code ec, message m) {
+        if (ec) return;
+        batch_bytes += m.payload.size();
+        batch.push_back(std::move(m));
+    };
+    auto drain = [&] {
+        while (batch.size() < max_batch_messages && batch_bytes < max_batch_bytes &&
+               inbox_.try_receive(take)) {
+        }
+    };
+
+    while (!stop.stop_requested()) {
+        auto [ec, first] = co_await inbox_.async_receive(
+            asio::bind_cancellation_slot(cancel_receive->slot(), asio::as_tuple(asio::use_awaitable)));
+        if (ec) break;
+        take(ec, std::move(first));
+        drain();
+        co_await fan_out(batch);
+        batch_bytes = 0;
+    }
+
+    // Stopping: what the readers already queued still goes out, then the inbox refuses more.
+    // (Asio 1.26's close() discards buffered messages, so empty it first.)
+    for (drain(); !batch.empty(); drain()) {
+        co_await fan_out(batch);
+        batch_bytes = 0;
+    }
+    // close() refuses new messages; cancel() releases readers still waiting to send one.
+    inbox_.close();
+    inbox_.cancel();
+}
+
+asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
+    auto frames = std::make_shared<frame_batch>();
+    std::size_t total = 0;
+    for (auto& m : batch)
+        total += frame_header_size(m.payload.size()) + m.payload.size();
+    frames->bytes.reserve(total);
+    frames->first_seq = seq_ + 1;
+    for (auto& m : batch) {
+        m.seq = ++seq_;
+        append_frame(frames->bytes, opcode_for(m.kind), m.payload);
+    }
+    frames->last_seq = seq_;
+    frames->messages = batch.size();
+    batch.clear();
+
+    // Each shard enqueues on its own thread; wait for all of them so that one batch is fully
+    // handed out before the next, which keeps the order the same for every client.
+    frame_batch_ptr shared = std::move(frames);
+    if (shards_.size() == 1) {
+        co_await asio::co_spawn(shards_.front()->context(), shards_.front()->deliver(shared),
+                                asio::use_awaitable);
+        co_return;
+    }
+    using op_type = decltype(asio::co_spawn(shards_.front()->context(), shards_.front()->deliver(shared),
+                                            asio::deferred));
+    std::vector<op_type> ops;
+    ops.reserve(shards_.size());
+    for (auto& s : shards_)
+        ops.push_back(asio::co_spawn(s->context(), s->deliver(shared), asio::deferred));
+    co_await asio::experimental::make_parallel_group(std::move(ops))
+        .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+}
+
+} // namespace wshub

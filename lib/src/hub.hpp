@@ -1,0 +1,47 @@
+// The hub: readers push what clients send into one inbox (an asio concurrent_channel); one sender
+// coroutine takes messages out in order, numbers them, encodes each frame once and hands the
+// batch to every shard, awaiting each shard's fan-out before it takes the next batch.
+// Anything else that produces messages (a publish API, a bus) feeds the same inbox.
+#pragma once
+
+#include "wshub/message.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <stop_token>
+#include <vector>
+
+namespace wshub {
+
+class shard;
+
+class hub {
+  public:
+    using inbox_type =
+        boost::asio::experimental::concurrent_channel<void(boost::system::error_code, message)>;
+
+    hub(boost::asio::io_context& sender_context, std::size_t inbox_capacity,
+        const std::vector<std::unique_ptr<shard>>& shards);
+
+    // Queues a message for the sender, waiting while the inbox is full (that backpressure reaches
+    // the publishing client through TCP). Returns false once the hub has stopped taking messages.
+    // Thread safety: any thread. Per-operation cancellation: none.
+    boost::asio::awaitable<bool> publish(message m);
+
+    // The one sender. Runs until `stop` is requested; then it delivers what is already in the
+    // inbox and returns. Spawn it on the sender context.
+    boost::asio::awaitable<void> run_sender(std::stop_token stop);
+
+    std::uint64_t last_seq() const noexcept { return seq_; }
+
+  private:
+    boost::asio::awaitable<void> fan_out(std::vector<message>& batch);
+
+    inbox_type inbox_;
+    const std::vector<std::unique_ptr<shard>>& shards_;
+    std::uint64_t seq_ = 0; // sender only
+};
+
+} // namespace wshub

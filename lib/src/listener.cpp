@@ -1,0 +1,56 @@
+#include "listener.hpp"
+
+#include "http_connection.hpp"
+#include "log_exception.hpp"
+#include "shard.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+
+namespace wshub {
+
+namespace {
+
+// Out of descriptors or memory: accepting again at once would spin, so back off a little.
+bool is_resource_exhaustion(const boost::system::error_code& ec) {
+    return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+           ec == asio::error::no_memory || ec.value() == ENFILE;
+}
+
+} // namespace
+
+asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor,
+                                  const std::vector<std::unique_ptr<shard>>& shards, std::stop_token stop) {
+    auto ex = co_await asio::this_coro::executor;
+    std::stop_callback on_stop(stop, [ex, &acceptor] {
+        // The acceptor outlives the server's io_contexts, so the reference stays valid.
+        asio::post(ex, [&acceptor] {
+            boost::system::error_code ignored;
+            acceptor.close(ignored);
+        });
+    });
+    asio::steady_timer backoff(ex);
+    for (std::size_t next = 0; !stop.stop_requested();) {
+        shard& target = *shards[next++ % shards.size()];
+        auto [ec, socket] =
+            co_await acceptor.async_accept(target.context(), asio::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (!acceptor.is_open() || ec == asio::error::operation_aborted) break;
+            spdlog::warn("accept failed: {}", ec.message());
+            if (is_resource_exhaustion(ec)) {
+                backoff.expires_after(std::chrono::milliseconds(100));
+                co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+            }
+            continue;
+        }
+        asio::co_spawn(target.context(), serve_http(target, std::move(socket)), log_exception("connection"));
+    }
+}
+
+} // namespace wshub

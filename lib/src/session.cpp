@@ -1,0 +1,227 @@
+#include "session.hpp"
+
+#include "hub.hpp"
+#include "shard.hpp"
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <span>
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+
+namespace wshub {
+
+namespace {
+
+// Why a read ended, in words for the log.
+std::string describe_end(const error_code& ec, const websocket::close_reason& peer) {
+    if (ec == websocket::error::closed) {
+        if (peer.code == websocket::close_code::none) return "closed";
+        return fmt::format("closed by peer ({}{}{})", static_cast<unsigned>(peer.code),
+                           peer.reason.empty() ? "" : ": ",
+                           std::string_view(peer.reason.data(), peer.reason.size()));
+    }
+    return ec.message();
+}
+
+bool is_close_frame(const std::string& bytes) {
+    return !bytes.empty() &&
+           (static_cast<unsigned char>(bytes[0]) & 0x0F) == static_cast<unsigned char>(opcode::close);
+}
+
+} // namespace
+
+session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetched, std::string user_id,
+                 std::string remote)
+    : shard_(owner)
+    , user_id_(std::move(user_id))
+    , remote_(std::move(remote))
+    , outbox_(owner.state().cfg.max_queued_bytes)
+    , wakeup_(socket.get_executor(), asio::steady_timer::time_point::max())
+    , linger_(socket.get_executor())
+    , ws_(std::move(socket), std::move(prefetched), static_cast<detail::write_sink&>(*this)) {}
+
+session::~session() = default;
+
+asio::awaitable<void> session::run(upgrade_request request) {
+    using namespace asio::experimental::awaitable_operators;
+    // Both halves catch their own errors, so neither cancels the other: the writer outlives the
+    // reader just long enough to flush the close frame.
+    co_await (reader(std::move(request)) && writer());
+}
+
+asio::awaitable<void> session::reader(upgrade_request request) {
+    const auto& cfg = shard_.state().cfg;
+    error_code nodelay_ec;
+    socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
+    socket().non_blocking(true, nodelay_ec); // deliver() writes directly when the writer is idle
+
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = cfg.handshake_timeout;
+    timeouts.idle_timeout = 2 * cfg.ping_interval; // Beast pings after half of it
+    timeouts.keep_alive_pings = true;
+    ws_.set_option(timeouts);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(beast::http::field::server, "wshub"); }));
+    ws_.read_message_max(cfg.max_message_size);
+    ws_.auto_fragment(false);
+
+    auto [accept_ec] = co_await ws_.async_accept(request, asio::as_tuple(asio::use_awaitable));
+    if (accept_ec) {
+        spdlog::debug("handshake failed user_id={} remote={}: {}", user_id_, remote_, accept_ec.message());
+        close_reason_ = "handshake failed";
+    } else {
+        shard_.add(*this);
+        registered_ = true;
+        spdlog::info("connect user_id={} remote={}", user_id_, remote_);
+
+        for (;;) {
+            auto [ec, n] = co_await ws_.async_read(read_buffer_, asio::as_tuple(asio::use_awaitable));
+            if (ec) {
+                close_reason_ = describe_end(ec, ws_.reason());
+                break;
+            }
+            message m;
+            m.kind = ws_.got_text() ? payload_kind::text : payload_kind::binary;
+            m.payload = beast::buffers_to_string(read_buffer_.data());
+            read_buffer_.consume(n);
+            if (read_buffer_.capacity() > 64 * 1024)
+                read_buffer_.shrink_to_fit(); // idle clients keep no big buffer
+            shard_.state().counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+            if (!co_await shard_.state().the_hub->publish(std::move(m))) {
+                spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
+            }
+        }
+        shard_.remove(*this);
+        registered_ = false;
+        spdlog::info("disconnect user_id={} remote={} reason={}", user_id_, remote_, close_reason_);
+    }
+
+    reader_done_ = true;
+    wake_writer();
+    if (!outbox_.empty() && !dead_) {
+        // Give a slow peer a bounded time to take the rest (the close frame among it).
+        linger_.expires_after(shard_.state().cfg.handshake_timeout);
+        linger_.async_wait([self = shared_from_this()](error_code ec) {
+            if (!ec) self->force_close();
+        });
+    }
+}
+
+asio::awaitable<void> session::writer() {
+    std::array<asio::const_buffer, 64> buffers;
+    for (;;) {
+        if (outbox_.empty() || dead_) {
+            if (reader_done_ || dead_) break;
+            co_await wakeup_.async_wait(asio::as_tuple(asio::use_awaitable));
+            continue;
+        }
+        const std::size_t n = outbox_.prepare(buffers);
+        writing_ = true;
+        auto [ec, written] = co_await socket().async_write_some(std::span(buffers.data(), n),
+                                                                asio::as_tuple(asio::use_awaitable));
+        writing_ = false;
+        outbox_.consume(written);
+        if (ec) {
+            force_close(); // the reader learns of it through its read
+            break;
+        }
+    }
+    linger_.cancel();
+    if (!dead_ && closing_) {
+        // The close frame is out: half-close so the peer sees the end after it.
+        error_code ec;
+        socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    }
+}
+
+void session::deliver(const frame_batch_ptr& batch) {
+    if (dead_ || closing_ || !registered_) return;
+    outbox::chunk c{batch, batch->bytes.data(), batch->bytes.size()};
+    if (!writing_ && outbox_.empty()) {
+        // Fast path: nothing is waiting, so write now, without waking the writer. The socket is
+        // non-blocking; what the kernel does not take is queued.
+        error_code ec;
+        const std::size_t n = socket().write_some(asio::buffer(c.data, c.size), ec);
+        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+            force_close();
+            return;
+        }
+        if (n == c.size) return;
+        c.data += n;
+        c.size -= n;
+    }
+    switch (outbox_.push(std::move(c))) {
+    case outbox::push_result::accepted:
+        wake_writer();
+        break;
+    case outbox::push_result::overflow:
+        overflowed();
+        break;
+    case outbox::push_result::closed:
+        break;
+    }
+}
+
+void session::overflowed() {
+    shard_.state().counters.overflow_closes.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("closing user_id={} remote={}: outbound queue over {} bytes (client too slow)", user_id_,
+                 remote_, outbox_.limit());
+    outbox_.drop_unsent();
+    close(websocket::close_code::policy_error, "outbound queue overflow: client too slow");
+}
+
+void session::close(websocket::close_code code, std::string_view reason) {
+    if (closing_ || dead_ || reader_done_) return;
+    closing_ = true;
+    asio::co_spawn(
+        ws_.get_executor(),
+        [self = shared_from_this(), cr = websocket::close_reason(code, reason)]() -> asio::awaitable<void> {
+            // The reader's pending read ends with `closed` when the peer answers (or the
+            // handshake timeout closes the socket); it finishes the session.
+            co_await self->ws_.async_close(cr, asio::as_tuple(asio::use_awaitable));
+        },
+        asio::detached);
+}
+
+void session::force_close() {
+    if (dead_) return;
+    dead_ = true;
+    outbox_.close();
+    error_code ec;
+    socket().close(ec); // pending reads and writes complete with operation_aborted
+    wake_writer();
+}
+
+bool session::queue_protocol_bytes(std::string bytes) {
+    if (dead_) return false;
+    const bool is_close = is_close_frame(bytes);
+    if (is_close) closing_ = true; // the close frame gets out even past the limit; nothing follows it
+    auto owner = std::make_shared<const std::string>(std::move(bytes));
+    outbox::chunk c{owner, owner->data(), owner->size()};
+    const auto result = is_close ? outbox_.push_final(std::move(c)) : outbox_.push(std::move(c));
+    if (result == outbox::push_result::overflow) {
+        overflowed(); // pongs for a peer that does not read count against its limit too
+        return false;
+    }
+    if (result == outbox::push_result::closed) return false;
+    wake_writer();
+    return true;
+}
+
+void session::teardown_after_flush() {
+    closing_ = true;
+    wake_writer();
+}
+
+} // namespace wshub

@@ -1,0 +1,73 @@
+// One WebSocket client: a reader coroutine that feeds the hub's inbox and a writer coroutine that
+// drains the client's bounded outbox. Lives on its shard's thread; nothing else touches it.
+#pragma once
+
+#include "session_stream.hpp"
+#include "wshub/frame.hpp"
+#include "wshub/outbox.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <memory>
+#include <string>
+
+namespace wshub {
+
+class shard;
+
+class session final : public std::enable_shared_from_this<session>, private detail::write_sink {
+  public:
+    using upgrade_request = boost::beast::http::request<boost::beast::http::empty_body>;
+
+    session(shard& owner, boost::asio::ip::tcp::socket socket, std::string prefetched, std::string user_id,
+            std::string remote);
+    ~session();
+
+    // Completes the WebSocket handshake, then reads and writes until the connection ends.
+    // Per-operation cancellation: none; end it with close() or force_close().
+    boost::asio::awaitable<void> run(upgrade_request request);
+
+    // Queues a frame batch for this client (shard thread only). A client whose backlog would pass
+    // the limit is closed with 1008 and gets nothing more.
+    void deliver(const frame_batch_ptr& batch);
+
+    // Starts the closing handshake: the close frame goes out after what is already queued.
+    void close(boost::beast::websocket::close_code code, std::string_view reason);
+
+    // Closes the socket now: the drain time is over.
+    void force_close();
+
+    const std::string& user_id() const noexcept { return user_id_; }
+    std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
+
+  private:
+    boost::asio::awaitable<void> reader(upgrade_request request);
+    boost::asio::awaitable<void> writer();
+    void wake_writer() { wakeup_.cancel(); }
+    void overflowed();
+    boost::asio::ip::tcp::socket& socket() noexcept { return ws_.next_layer().next_layer(); }
+
+    bool queue_protocol_bytes(std::string bytes) override;
+    void teardown_after_flush() override;
+
+    shard& shard_;
+    std::string user_id_;
+    std::string remote_;
+    outbox outbox_;
+    boost::asio::steady_timer wakeup_; // the idle writer waits on it; cancel() wakes it
+    boost::asio::steady_timer linger_; // bounds the final flush once the reader is done
+    boost::beast::websocket::stream<detail::session_stream> ws_;
+    boost::beast::flat_buffer read_buffer_;
+    std::string close_reason_; // why the connection ended, for the log
+    bool registered_ = false;
+    bool writing_ = false; // a write of the outbox's front is on the wire
+    bool reader_done_ = false;
+    bool closing_ = false; // a close frame is queued or being sent
+    bool dead_ = false;    // the socket failed or was closed: write nothing more
+};
+
+} // namespace wshub

@@ -1,0 +1,44 @@
+// One I/O thread's share of the clients: its own io_context and the list of sessions it runs.
+// Only this shard's thread touches the list, so fan-out to it needs no lock.
+#pragma once
+
+#include "server_state.hpp"
+#include "wshub/frame.hpp"
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <vector>
+
+namespace wshub {
+
+class session;
+
+class shard {
+  public:
+    shard(unsigned index, server_state& state);
+
+    boost::asio::io_context& context() noexcept { return ioc_; }
+    unsigned index() const noexcept { return index_; }
+    server_state& state() noexcept { return state_; }
+
+    // Shard thread only.
+    void add(session& s);
+    void remove(session& s);
+    std::size_t size() const noexcept { return sessions_.size(); }
+
+    // Hands one batch to every session of this shard. Per-client cost: one queue push or one
+    // non-blocking write, never a wait.
+    boost::asio::awaitable<void> deliver(frame_batch_ptr batch);
+
+    void close_all(boost::beast::websocket::close_code code, std::string_view reason);
+    void force_close_all();
+
+  private:
+    unsigned index_;
+    server_state& state_;
+    boost::asio::io_context ioc_{1}; // run by exactly one thread
+    std::vector<session*> sessions_;
+};
+
+} // namespace wshub
