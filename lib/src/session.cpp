@@ -34,9 +34,11 @@ std::string describe_end(const error_code& ec, const websocket::close_reason& pe
     return ec.message();
 }
 
+// Beast writes each control frame whole, so its first byte tells: FIN + close opcode. (The
+// handshake response passes through here too, and starts with 'H'.)
 bool is_close_frame(const std::string& bytes) {
     return !bytes.empty() &&
-           (static_cast<unsigned char>(bytes[0]) & 0x0F) == static_cast<unsigned char>(opcode::close);
+           static_cast<unsigned char>(bytes[0]) == (0x80 | static_cast<unsigned>(opcode::close));
 }
 
 } // namespace
