@@ -90,7 +90,7 @@ asio::awaitable<void> session::reader(upgrade_request request) {
         for (;;) {
             auto [ec, n] = co_await ws_.async_read(read_buffer_, asio::as_tuple(asio::use_awaitable));
             if (ec) {
-                close_reason_ = describe_end(ec, ws_.reason());
+                if (close_reason_.empty()) close_reason_ = describe_end(ec, ws_.reason());
                 break;
             }
             message m;
@@ -186,6 +186,7 @@ void session::overflowed() {
 void session::close(websocket::close_code code, std::string_view reason) {
     if (closing_ || dead_ || reader_done_) return;
     closing_ = true;
+    close_reason_ = fmt::format("closed by server ({} {})", static_cast<unsigned>(code), reason);
     asio::co_spawn(
         ws_.get_executor(),
         [self = shared_from_this(), cr = websocket::close_reason(code, reason)]() -> asio::awaitable<void> {

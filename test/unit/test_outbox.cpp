@@ -1,0 +1,106 @@
+#include "wshub/outbox.hpp"
+
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <string>
+
+using namespace wshub;
+namespace asio = boost::asio;
+
+namespace {
+
+outbox::chunk make_chunk(std::string s) {
+    auto owner = std::make_shared<const std::string>(std::move(s));
+    return {owner, owner->data(), owner->size()};
+}
+
+std::string take(outbox& box, std::size_t max_bytes) {
+    std::array<asio::const_buffer, 8> bufs;
+    const std::size_t n = box.prepare(bufs);
+    std::string out;
+    for (std::size_t i = 0; i < n && out.size() < max_bytes; ++i) {
+        const auto* p = static_cast<const char*>(bufs[i].data());
+        out.append(p, std::min(bufs[i].size(), max_bytes - out.size()));
+    }
+    box.consume(out.size());
+    return out;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(outbox_policy)
+
+BOOST_AUTO_TEST_CASE(bytes_come_out_in_order_across_partial_writes) {
+    outbox box(1024);
+    BOOST_TEST((box.push(make_chunk("hello ")) == outbox::push_result::accepted));
+    BOOST_TEST((box.push(make_chunk("world")) == outbox::push_result::accepted));
+    BOOST_TEST(box.queued_bytes() == 11u);
+    std::string got = take(box, 4);
+    got += take(box, 3);
+    got += take(box, 100);
+    BOOST_TEST(got == "hello world");
+    BOOST_TEST(box.empty());
+    BOOST_TEST(box.queued_bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(empty_queue_takes_a_chunk_larger_than_the_limit) {
+    outbox box(16);
+    BOOST_TEST((box.push(make_chunk(std::string(100, 'x'))) == outbox::push_result::accepted));
+    BOOST_TEST((box.push(make_chunk("y")) == outbox::push_result::overflow));
+}
+
+BOOST_AUTO_TEST_CASE(overflow_when_backlog_would_pass_the_limit) {
+    outbox box(10);
+    BOOST_TEST((box.push(make_chunk("12345")) == outbox::push_result::accepted));
+    BOOST_TEST((box.push(make_chunk("12345")) == outbox::push_result::accepted));
+    BOOST_TEST((box.push(make_chunk("1")) == outbox::push_result::overflow));
+    BOOST_TEST(box.queued_bytes() == 10u); // a refused chunk is not queued
+}
+
+BOOST_AUTO_TEST_CASE(drop_unsent_keeps_the_chunk_on_the_wire) {
+    outbox box(100);
+    box.push(make_chunk("aaaa"));
+    box.push(make_chunk("bbbb"));
+    box.push(make_chunk("cccc"));
+    std::array<asio::const_buffer, 1> one;
+    BOOST_TEST(box.prepare(one) == 1u); // a write of the first chunk is in flight
+    box.drop_unsent();
+    BOOST_TEST(box.queued_bytes() == 4u);
+    box.consume(2); // the write finished partly
+    BOOST_TEST(take(box, 100) == "aa");
+    BOOST_TEST(box.empty());
+}
+
+BOOST_AUTO_TEST_CASE(drop_unsent_keeps_a_partly_written_chunk) {
+    outbox box(100);
+    box.push(make_chunk("aaaa"));
+    box.push(make_chunk("bbbb"));
+    BOOST_TEST(take(box, 1) == "a");
+    box.drop_unsent();
+    BOOST_TEST(take(box, 100) == "aaa"); // the frame on the wire is finished, nothing after it
+}
+
+BOOST_AUTO_TEST_CASE(final_chunk_passes_the_limit_and_closes) {
+    outbox box(4);
+    box.push(make_chunk("1234"));
+    BOOST_TEST((box.push_final(make_chunk("close")) == outbox::push_result::accepted));
+    BOOST_TEST(box.closed());
+    BOOST_TEST((box.push(make_chunk("late")) == outbox::push_result::closed));
+    BOOST_TEST(take(box, 100) == "1234close");
+}
+
+BOOST_AUTO_TEST_CASE(long_backlog_is_compacted_without_losing_order) {
+    outbox box(1 << 20);
+    std::string expected;
+    for (int i = 0; i < 1000; ++i) {
+        auto s = std::to_string(i) + ",";
+        expected += s;
+        box.push(make_chunk(s));
+    }
+    std::string got;
+    while (!box.empty()) got += take(box, 7);
+    BOOST_TEST(got == expected);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
