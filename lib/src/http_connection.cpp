@@ -1,10 +1,12 @@
 #include "http_connection.hpp"
 
+#include "log_exception.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wshub/http_routes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -90,7 +92,13 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             std::string prefetched = beast::buffers_to_string(buffer.data());
             auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(prefetched),
                                                std::move(accept->user_id), remote);
-            co_await s->run(parser.release());
+            // The session runs as its own coroutine so that this frame, the HTTP stream's timers
+            // and the request buffer are freed now instead of living as long as the client.
+            // The lambda, and with it `s`, lives as long as the spawned coroutine.
+            asio::co_spawn(
+                stream.get_executor(),
+                [s, req = parser.release()]() mutable { return s->run(std::move(req)); },
+                log_exception("session"));
             co_return;
         }
 
