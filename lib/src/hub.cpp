@@ -31,6 +31,9 @@ hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity,
     , shards_(shards) {}
 
 asio::awaitable<bool> hub::publish(message m) {
+    // Most of the time the inbox has room: no suspension, no trip through the event loop.
+    if (inbox_.try_send(boost::system::error_code{}, std::move(m))) co_return true;
+    if (!inbox_.is_open()) co_return false;
     auto [ec] = co_await inbox_.async_send(boost::system::error_code{}, std::move(m),
                                            asio::as_tuple(asio::use_awaitable));
     co_return !ec;
@@ -65,6 +68,7 @@ asio::awaitable<void> hub::run_sender(std::stop_token stop) {
         if (ec) break;
         take(ec, std::move(first));
         drain();
+        co_await gather_more(batch, batch_bytes, drain);
         co_await fan_out(batch);
         batch_bytes = 0;
     }
@@ -78,6 +82,22 @@ asio::awaitable<void> hub::run_sender(std::stop_token stop) {
     // close() refuses new messages; cancel() releases readers still waiting to send one.
     inbox_.close();
     inbox_.cancel();
+}
+
+template <class Drain>
+asio::awaitable<void> hub::gather_more(std::vector<message>& batch, std::size_t& batch_bytes, Drain& drain) {
+    // Readers on this thread can only add to the inbox when the sender lets the event loop turn.
+    // Keep yielding while messages keep arriving, so a burst becomes one batch (one write per
+    // client) instead of one fan-out per message; stop as soon as a couple of turns bring
+    // nothing, so a lone message waits only a few microseconds.
+    auto ex = co_await asio::this_coro::executor;
+    for (int idle_turns = 0;
+         idle_turns < 2 && batch.size() < max_batch_messages && batch_bytes < max_batch_bytes;) {
+        const std::size_t before = batch.size();
+        co_await asio::post(ex, asio::use_awaitable);
+        drain();
+        idle_turns = batch.size() == before ? idle_turns + 1 : 0;
+    }
 }
 
 asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {

@@ -37,6 +37,9 @@ class hub {
     std::uint64_t last_seq() const noexcept { return seq_; }
 
   private:
+    template <class Drain>
+    boost::asio::awaitable<void> gather_more(std::vector<message>& batch, std::size_t& batch_bytes,
+                                             Drain& drain);
     boost::asio::awaitable<void> fan_out(std::vector<message>& batch);
 
     inbox_type inbox_;

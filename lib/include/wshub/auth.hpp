@@ -1,0 +1,94 @@
+// Authenticating a WebSocket client by a JWT (RFC 7519) in its handshake: where the token is taken
+// from, and its verification against one configured key. Pure: no I/O, the time is passed in.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace wshub {
+
+// The token of a request: the Authorization header's Bearer credentials (scheme matched without
+// regard to case), else `query_token`, the decoded value of the target's token= parameter, which
+// browsers need because their WebSocket API cannot set headers.
+//
+// The header wins: a request that sends a Bearer header meant that token, so a Bearer header with
+// no token yields nothing rather than the query's token. A header with another scheme (Basic, say)
+// is not ours and is ignored. An empty query value counts as no token. The result refers into the
+// arguments.
+std::optional<std::string_view> extract_token(std::string_view authorization_header,
+                                              std::string_view query_token) noexcept;
+
+struct verified_identity {
+    std::string sub;
+    std::optional<std::int64_t> expires_at; // the exp claim, Unix seconds (rounded down)
+};
+
+enum class auth_failure {
+    missing_token,
+    malformed,       // not a JWS compact token with JSON header and claims, or a bad claim type
+    bad_signature,   // the signature does not verify with the configured key
+    wrong_algorithm, // alg is none, or not of the configured key's family
+    expired,
+    not_yet_valid,
+    missing_exp, // required by jwt_options::require_exp
+    missing_sub, // no sub claim, or not a non-empty string
+    invalid_sub, // sub longer than jwt_options::max_sub_bytes
+};
+
+struct auth_error {
+    auth_failure code;
+    std::string reason; // one line, for the log and the 401 body; never repeats token content
+};
+
+struct jwt_options {
+    // Clock skew tolerated between the token issuer and this server, for exp and nbf (0 to 300 s).
+    std::chrono::seconds leeway{30};
+    // A token without exp would be valid forever, so one is required unless turned off.
+    bool require_exp = true;
+    // Longer tokens are refused before any parsing or crypto work.
+    std::size_t max_token_bytes = 8192;
+    // sub becomes the connection's user id; the same cap as a user_id in the URL.
+    std::size_t max_sub_bytes = 256;
+};
+
+// Verifies tokens against one key. The accepted algorithms follow from the key alone, and the
+// token's alg header is checked against them before the signature is: with libjwt, a token's own
+// alg chooses how the key is used, so an HS256 token "signed" with an RSA public key's PEM bytes
+// would otherwise verify (algorithm confusion), and alg none would skip verification altogether.
+// Thread-safe: verify() is const and shares nothing mutable.
+class jwt_verifier {
+  public:
+    // HMAC-SHA256 with a shared secret of at least 32 bytes (RFC 7518 section 3.2: the key must
+    // be at least as long as the hash). Only HS256 tokens are accepted.
+    static jwt_verifier hs256(std::string secret, jwt_options options = {});
+
+    // A PEM public key ("BEGIN PUBLIC KEY") or certificate ("BEGIN CERTIFICATE", of which only the
+    // key is used: no chain or expiry check). RSA keys (2048 bits or more) accept RS256, RS384 and
+    // RS512; EC keys accept the one ES algorithm of their curve: P-256 ES256, P-384 ES384, P-521
+    // ES512. Anything else is refused.
+    static jwt_verifier public_key(std::string_view pem, jwt_options options = {});
+
+    // Both throw std::invalid_argument saying what is wrong with the key or the options.
+
+    std::variant<verified_identity, auth_error> verify(std::string_view token, std::int64_t now_unix) const;
+
+    // The alg values accepted, e.g. {"RS256", "RS384", "RS512"}, for logging the configuration.
+    const std::vector<std::string>& algorithms() const noexcept { return algorithms_; }
+
+    const jwt_options& options() const noexcept { return options_; }
+
+  private:
+    jwt_verifier(std::string key, std::vector<std::string> algorithms, jwt_options options);
+
+    std::string key_; // the HMAC secret, or the public key as PEM
+    std::vector<std::string> algorithms_;
+    jwt_options options_;
+};
+
+} // namespace wshub

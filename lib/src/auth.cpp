@@ -1,0 +1,313 @@
+#include "wshub/auth.hpp"
+
+#include <algorithm>
+#include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <cmath>
+#include <jwt.h>
+#include <memory>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdexcept>
+
+namespace json = boost::json;
+
+namespace wshub {
+
+namespace {
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+        s.remove_suffix(1);
+    return s;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        return lower(x) == lower(y);
+    });
+}
+
+// Value of a base64url digit (RFC 4648 section 5), or -1.
+int b64url_value(char c) noexcept {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '-') return 62;
+    if (c == '_') return 63;
+    return -1;
+}
+
+// Strict decoding as JWS requires it: no padding, no other characters, and unused bits zero, so
+// that every accepted segment has exactly one spelling.
+std::optional<std::string> b64url_decode(std::string_view in) {
+    if (in.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    out.reserve(in.size() / 4 * 3 + 2);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        const int v = b64url_value(c);
+        if (v < 0) return std::nullopt;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xFF);
+        }
+    }
+    if ((acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+bool is_b64url(std::string_view s) noexcept {
+    return std::all_of(s.begin(), s.end(), [](char c) { return b64url_value(c) >= 0; });
+}
+
+std::optional<json::object> decode_json_object(std::string_view segment) {
+    auto bytes = b64url_decode(segment);
+    if (!bytes) return std::nullopt;
+    boost::system::error_code ec;
+    auto v = json::parse(*bytes, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    return std::move(v.as_object());
+}
+
+// A NumericDate claim (RFC 7519 section 2): any JSON number, fractions allowed.
+std::optional<double> numeric_date(const json::value& v) noexcept {
+    double d = 0;
+    switch (v.kind()) {
+    case json::kind::int64:
+        d = static_cast<double>(v.get_int64());
+        break;
+    case json::kind::uint64:
+        d = static_cast<double>(v.get_uint64());
+        break;
+    case json::kind::double_:
+        d = v.get_double();
+        break;
+    default:
+        return std::nullopt;
+    }
+    if (!std::isfinite(d)) return std::nullopt;
+    return d;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v)
+        out += (out.empty() ? "" : ", ") + s;
+    return out;
+}
+
+auth_error fail(auth_failure code, std::string reason) {
+    return auth_error{code, std::move(reason)};
+}
+
+struct bio_free {
+    void operator()(BIO* b) const noexcept { BIO_free(b); }
+};
+struct pkey_free {
+    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+struct x509_free {
+    void operator()(X509* x) const noexcept { X509_free(x); }
+};
+struct jwt_free_t {
+    void operator()(jwt_t* j) const noexcept { jwt_free(j); }
+};
+
+// Never prompt for a pass phrase: a public key has none.
+int no_password(char*, int, int, void*) {
+    return 0;
+}
+
+struct parsed_key {
+    std::string pem; // re-encoded, so libjwt reads exactly the key inspected here
+    std::vector<std::string> algorithms;
+};
+
+parsed_key parse_public_key(std::string_view pem) {
+    if (pem.empty() || pem.size() > 1024 * 1024)
+        throw std::invalid_argument("JWT public key: empty or too large");
+    auto read = [&]() -> std::unique_ptr<EVP_PKEY, pkey_free> {
+        std::unique_ptr<BIO, bio_free> in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+        if (!in) throw std::bad_alloc();
+        if (EVP_PKEY* k = PEM_read_bio_PUBKEY(in.get(), nullptr, no_password, nullptr))
+            return std::unique_ptr<EVP_PKEY, pkey_free>(k);
+        in.reset(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+        if (!in) throw std::bad_alloc();
+        std::unique_ptr<X509, x509_free> cert(PEM_read_bio_X509(in.get(), nullptr, no_password, nullptr));
+        if (!cert) return nullptr;
+        return std::unique_ptr<EVP_PKEY, pkey_free>(X509_get_pubkey(cert.get()));
+    };
+    auto key = read();
+    ERR_clear_error(); // a failed first attempt leaves errors that are not the caller's business
+    if (!key) throw std::invalid_argument("JWT public key: not a PEM public key or certificate");
+
+    parsed_key out;
+    switch (EVP_PKEY_get_base_id(key.get())) {
+    case EVP_PKEY_RSA:
+        if (EVP_PKEY_get_bits(key.get()) < 2048)
+            throw std::invalid_argument("JWT public key: RSA keys must have at least 2048 bits");
+        out.algorithms = {"RS256", "RS384", "RS512"};
+        break;
+    case EVP_PKEY_EC: {
+        std::array<char, 64> name{};
+        std::size_t len = 0;
+        if (EVP_PKEY_get_group_name(key.get(), name.data(), name.size(), &len) != 1) len = 0;
+        const std::string_view curve(name.data(), len);
+        if (curve == "prime256v1" || curve == "P-256")
+            out.algorithms = {"ES256"};
+        else if (curve == "secp384r1" || curve == "P-384")
+            out.algorithms = {"ES384"};
+        else if (curve == "secp521r1" || curve == "P-521")
+            out.algorithms = {"ES512"};
+        else
+            throw std::invalid_argument("JWT public key: EC keys must be on P-256, P-384 or P-521");
+        break;
+    }
+    default:
+        throw std::invalid_argument("JWT public key: only RSA and EC keys are supported");
+    }
+
+    std::unique_ptr<BIO, bio_free> mem(BIO_new(BIO_s_mem()));
+    if (!mem || PEM_write_bio_PUBKEY(mem.get(), key.get()) != 1) {
+        ERR_clear_error();
+        throw std::invalid_argument("JWT public key: cannot be re-encoded");
+    }
+    char* data = nullptr;
+    const long size = BIO_get_mem_data(mem.get(), &data);
+    out.pem.assign(data, static_cast<std::size_t>(size));
+    return out;
+}
+
+void check_options(const jwt_options& o) {
+    if (o.leeway.count() < 0 || o.leeway.count() > 300)
+        throw std::invalid_argument("JWT leeway must be between 0 and 300 seconds");
+    if (o.max_token_bytes < 64) throw std::invalid_argument("JWT max_token_bytes must be at least 64");
+    if (o.max_sub_bytes < 1) throw std::invalid_argument("JWT max_sub_bytes must be at least 1");
+}
+
+} // namespace
+
+std::optional<std::string_view> extract_token(std::string_view authorization_header,
+                                              std::string_view query_token) noexcept {
+    constexpr std::string_view scheme = "bearer";
+    const auto header = trim(authorization_header);
+    if (header.size() >= scheme.size() && iequals(header.substr(0, scheme.size()), scheme) &&
+        (header.size() == scheme.size() || header[scheme.size()] == ' ' || header[scheme.size()] == '\t')) {
+        const auto token = trim(header.substr(scheme.size()));
+        if (token.empty()) return std::nullopt;
+        return token;
+    }
+    if (query_token.empty()) return std::nullopt;
+    return query_token;
+}
+
+jwt_verifier::jwt_verifier(std::string key, std::vector<std::string> algorithms, jwt_options options)
+    : key_(std::move(key))
+    , algorithms_(std::move(algorithms))
+    , options_(options) {}
+
+jwt_verifier jwt_verifier::hs256(std::string secret, jwt_options options) {
+    check_options(options);
+    if (secret.size() < 32) throw std::invalid_argument("JWT HS256 secret must be at least 32 bytes");
+    if (secret.size() > 4096) throw std::invalid_argument("JWT HS256 secret must be at most 4096 bytes");
+    return jwt_verifier(std::move(secret), {"HS256"}, options);
+}
+
+jwt_verifier jwt_verifier::public_key(std::string_view pem, jwt_options options) {
+    check_options(options);
+    auto key = parse_public_key(pem);
+    return jwt_verifier(std::move(key.pem), std::move(key.algorithms), options);
+}
+
+std::variant<verified_identity, auth_error> jwt_verifier::verify(std::string_view token,
+                                                                 std::int64_t now_unix) const {
+    if (token.empty()) return fail(auth_failure::missing_token, "no token");
+    if (token.size() > options_.max_token_bytes)
+        return fail(auth_failure::malformed,
+                    "token is longer than " + std::to_string(options_.max_token_bytes) + " bytes");
+
+    // Compact serialisation: exactly header.payload.signature.
+    const auto dot1 = token.find('.');
+    const auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+    if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+        return fail(auth_failure::malformed, "token is not header.payload.signature");
+    const auto header_part = token.substr(0, dot1);
+    const auto payload_part = token.substr(dot1 + 1, dot2 - dot1 - 1);
+    const auto signature_part = token.substr(dot2 + 1);
+
+    const auto header = decode_json_object(header_part);
+    if (!header) return fail(auth_failure::malformed, "token header is not base64url-encoded JSON");
+
+    // The algorithm is decided here, from the configured key, before libjwt sees the token.
+    const auto* alg = header->if_contains("alg");
+    if (!alg || !alg->is_string()) return fail(auth_failure::malformed, "token header has no alg");
+    const std::string_view alg_name = alg->get_string();
+    if (iequals(alg_name, "none"))
+        return fail(auth_failure::wrong_algorithm, "unsigned tokens (alg none) are not accepted");
+    if (std::find(algorithms_.begin(), algorithms_.end(), alg_name) == algorithms_.end())
+        return fail(auth_failure::wrong_algorithm,
+                    "token algorithm is not accepted (expected " + joined(algorithms_) + ")");
+    if (header->contains("crit"))
+        return fail(auth_failure::malformed, "token header has critical extensions, none are supported");
+    if (const auto* typ = header->if_contains("typ");
+        typ && (!typ->is_string() || !iequals(typ->get_string(), "JWT")))
+        return fail(auth_failure::malformed, "token typ is not JWT");
+
+    if (signature_part.empty()) return fail(auth_failure::bad_signature, "token has no signature");
+    if (!is_b64url(signature_part)) return fail(auth_failure::malformed, "token signature is not base64url");
+    const auto claims = decode_json_object(payload_part);
+    if (!claims) return fail(auth_failure::malformed, "token claims are not base64url-encoded JSON");
+
+    {
+        const std::string nul_terminated(token);
+        jwt_t* raw = nullptr;
+        const int rc =
+            jwt_decode(&raw, nul_terminated.c_str(), reinterpret_cast<const unsigned char*>(key_.data()),
+                       static_cast<int>(key_.size()));
+        const std::unique_ptr<jwt_t, jwt_free_t> decoded(raw);
+        if (rc != 0 || !decoded) return fail(auth_failure::bad_signature, "token signature does not verify");
+        // libjwt parsed the header itself; it must have verified with the algorithm checked above.
+        const char* used = jwt_alg_str(jwt_get_alg(decoded.get()));
+        if (!used || alg_name != used)
+            return fail(auth_failure::wrong_algorithm, "token algorithm is not accepted");
+    }
+
+    // The claims below are read from the verified payload bytes.
+    const double now = static_cast<double>(now_unix);
+    const double leeway = static_cast<double>(options_.leeway.count());
+    verified_identity id;
+    if (const auto* exp = claims->if_contains("exp")) {
+        const auto when = numeric_date(*exp);
+        if (!when) return fail(auth_failure::malformed, "token exp is not a number");
+        if (now >= *when + leeway) return fail(auth_failure::expired, "token has expired");
+        id.expires_at = static_cast<std::int64_t>(std::clamp(std::floor(*when), -9.2e18, 9.2e18));
+    } else if (options_.require_exp) {
+        return fail(auth_failure::missing_exp, "token has no exp (expiry) claim");
+    }
+    if (const auto* nbf = claims->if_contains("nbf")) {
+        const auto when = numeric_date(*nbf);
+        if (!when) return fail(auth_failure::malformed, "token nbf is not a number");
+        if (now + leeway < *when) return fail(auth_failure::not_yet_valid, "token is not valid yet");
+    }
+    const auto* sub = claims->if_contains("sub");
+    if (!sub || !sub->is_string() || sub->get_string().empty())
+        return fail(auth_failure::missing_sub, "token has no sub (subject) claim");
+    if (sub->get_string().size() > options_.max_sub_bytes)
+        return fail(auth_failure::invalid_sub,
+                    "token sub is longer than " + std::to_string(options_.max_sub_bytes) + " bytes");
+    id.sub = sub->get_string();
+    return id;
+}
+
+} // namespace wshub
