@@ -300,6 +300,21 @@ std::variant<verified_identity, auth_error> jwt_verifier::verify(std::string_vie
         if (!when) return fail(auth_failure::malformed, "token nbf is not a number");
         if (now + leeway < *when) return fail(auth_failure::not_yet_valid, "token is not valid yet");
     }
+    if (!options_.issuer.empty()) {
+        const auto* iss = claims->if_contains("iss");
+        if (!iss || !iss->is_string() || iss->get_string() != options_.issuer)
+            return fail(auth_failure::wrong_issuer, "token was not issued by the expected issuer");
+    }
+    if (!options_.audience.empty()) {
+        const auto names_audience = [this](const json::value& v) {
+            return v.is_string() && v.get_string() == options_.audience;
+        };
+        const auto* aud = claims->if_contains("aud");
+        const bool ok = aud && (names_audience(*aud) ||
+                                (aud->is_array() && std::any_of(aud->get_array().begin(),
+                                                                aud->get_array().end(), names_audience)));
+        if (!ok) return fail(auth_failure::wrong_audience, "token is not meant for this audience");
+    }
     const auto* sub = claims->if_contains("sub");
     if (!sub || !sub->is_string() || sub->get_string().empty())
         return fail(auth_failure::missing_sub, "token has no sub (subject) claim");

@@ -22,6 +22,8 @@ namespace {
 // that the first message in it is not held back long.
 constexpr std::size_t max_batch_messages = 1024;
 constexpr std::size_t max_batch_bytes = 256 * 1024;
+// Event-loop turns without a new message after which the sender stops gathering and sends.
+constexpr int gather_idle_turns = 2;
 
 } // namespace
 
@@ -91,8 +93,8 @@ asio::awaitable<void> hub::gather_more(std::vector<message>& batch, std::size_t&
     // client) instead of one fan-out per message; stop as soon as a couple of turns bring
     // nothing, so a lone message waits only a few microseconds.
     auto ex = co_await asio::this_coro::executor;
-    for (int idle_turns = 0;
-         idle_turns < 2 && batch.size() < max_batch_messages && batch_bytes < max_batch_bytes;) {
+    for (int idle_turns = 0; idle_turns < gather_idle_turns && batch.size() < max_batch_messages &&
+                             batch_bytes < max_batch_bytes;) {
         const std::size_t before = batch.size();
         co_await asio::post(ex, asio::use_awaitable);
         drain();

@@ -9,7 +9,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <span>
 #include <spdlog/spdlog.h>
@@ -88,17 +87,14 @@ asio::awaitable<void> session::reader(upgrade_request request) {
         spdlog::info("connect user_id={} remote={}", user_id_, remote_);
 
         for (;;) {
-            auto [ec, n] = co_await ws_.async_read(read_buffer_, asio::as_tuple(asio::use_awaitable));
+            auto [ec, payload] = co_await read_message();
             if (ec) {
                 if (close_reason_.empty()) close_reason_ = describe_end(ec, ws_.reason());
                 break;
             }
             message m;
             m.kind = ws_.got_text() ? payload_kind::text : payload_kind::binary;
-            m.payload = beast::buffers_to_string(read_buffer_.data());
-            read_buffer_.consume(n);
-            if (read_buffer_.capacity() > 64 * 1024)
-                read_buffer_.shrink_to_fit(); // idle clients keep no big buffer
+            m.payload = std::move(payload);
             shard_.state().counters.messages_in.fetch_add(1, std::memory_order_relaxed);
             if (!co_await shard_.state().the_hub->publish(std::move(m))) {
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
@@ -120,8 +116,33 @@ asio::awaitable<void> session::reader(upgrade_request request) {
     }
 }
 
+asio::awaitable<std::tuple<error_code, std::string>> session::read_message() {
+    // An idle client waits with only a small buffer: Beast's async_read into a dynamic buffer
+    // would allocate a frame-sized one per connection up front. The first bytes land in
+    // `first_bytes_`; a longer message is read straight into its payload string.
+    std::string payload;
+    for (;;) {
+        std::size_t n = 0;
+        error_code ec;
+        if (payload.empty()) {
+            std::tie(ec, n) =
+                co_await ws_.async_read_some(asio::buffer(first_bytes_), asio::as_tuple(asio::use_awaitable));
+            payload.assign(first_bytes_.data(), n);
+        } else {
+            const std::size_t old = payload.size();
+            payload.resize(old + std::max<std::size_t>(old, 16 * 1024));
+            std::tie(ec, n) =
+                co_await ws_.async_read_some(asio::buffer(payload.data() + old, payload.size() - old),
+                                             asio::as_tuple(asio::use_awaitable));
+            payload.resize(old + n);
+        }
+        if (ec || ws_.is_message_done()) co_return std::tuple{ec, std::move(payload)};
+    }
+}
+
 asio::awaitable<void> session::writer() {
-    std::array<asio::const_buffer, 64> buffers;
+    // Chunks are whole frame batches, so a few buffers cover a long backlog.
+    std::array<asio::const_buffer, 16> buffers;
     for (;;) {
         if (outbox_.empty() || dead_) {
             if (reader_done_ || dead_) break;

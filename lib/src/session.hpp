@@ -6,14 +6,15 @@
 #include "wshub/frame.hpp"
 #include "wshub/outbox.hpp"
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <memory>
 #include <string>
+#include <tuple>
 
 namespace wshub {
 
@@ -47,6 +48,8 @@ class session final : public std::enable_shared_from_this<session>, private deta
   private:
     boost::asio::awaitable<void> reader(upgrade_request request);
     boost::asio::awaitable<void> writer();
+    // One whole message (all its fragments), or the error that ended the connection.
+    boost::asio::awaitable<std::tuple<boost::system::error_code, std::string>> read_message();
     void wake_writer() { wakeup_.cancel(); }
     void overflowed();
     boost::asio::ip::tcp::socket& socket() noexcept { return ws_.next_layer().next_layer(); }
@@ -61,7 +64,7 @@ class session final : public std::enable_shared_from_this<session>, private deta
     boost::asio::steady_timer wakeup_; // the idle writer waits on it; cancel() wakes it
     boost::asio::steady_timer linger_; // bounds the final flush once the reader is done
     boost::beast::websocket::stream<detail::session_stream> ws_;
-    boost::beast::flat_buffer read_buffer_;
+    std::array<char, 128> first_bytes_{};
     std::string close_reason_; // why the connection ended, for the log
     bool registered_ = false;
     bool writing_ = false; // a write of the outbox's front is on the wire

@@ -36,9 +36,11 @@ enum class auth_failure {
     wrong_algorithm, // alg is none, or not of the configured key's family
     expired,
     not_yet_valid,
-    missing_exp, // required by jwt_options::require_exp
-    missing_sub, // no sub claim, or not a non-empty string
-    invalid_sub, // sub longer than jwt_options::max_sub_bytes
+    missing_exp,    // required by jwt_options::require_exp
+    wrong_issuer,   // iss is not jwt_options::issuer
+    wrong_audience, // aud does not name jwt_options::audience
+    missing_sub,    // no sub claim, or not a non-empty string
+    invalid_sub,    // sub longer than jwt_options::max_sub_bytes
 };
 
 struct auth_error {
@@ -55,6 +57,12 @@ struct jwt_options {
     std::size_t max_token_bytes = 8192;
     // sub becomes the connection's user id; the same cap as a user_id in the URL.
     std::size_t max_sub_bytes = 256;
+    // When set, the iss claim must be exactly this.
+    std::string issuer;
+    // When set, the aud claim (a string, or an array of strings) must contain exactly this. Set it
+    // whenever the key also signs tokens for other services, as an identity provider's key does:
+    // otherwise a token issued for any of them is accepted here.
+    std::string audience;
 };
 
 // Verifies tokens against one key. The accepted algorithms follow from the key alone, and the
