@@ -1,0 +1,94 @@
+// The plain HTTP answers: health check, unknown paths, and the ways an /im request is refused.
+#include "http_client.hpp"
+#include "server_fixture.hpp"
+#include "ws_client.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/websocket/error.hpp>
+#include <boost/test/unit_test.hpp>
+
+using namespace wshub_test;
+namespace http = boost::beast::http;
+
+namespace {
+
+const header_list upgrade_headers = {{"Connection", "Upgrade"},
+                                     {"Upgrade", "websocket"},
+                                     {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="},
+                                     {"Sec-WebSocket-Version", "13"}};
+
+struct ipv6_server : server_fixture {
+    ipv6_server()
+        : server_fixture({"--address", "::1", "--port", "0", "--threads", "1", "--log-level", "info"}) {}
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(http_routes)
+
+BOOST_FIXTURE_TEST_CASE(ping_answers_pong, server_fixture) {
+    const auto res = http_get(port(), "/ping");
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(res.body() == "pong");
+}
+
+BOOST_FIXTURE_TEST_CASE(ipv6_loopback_serves_ping_and_websocket, ipv6_server) {
+    const auto res = http_get(port(), "/ping", {}, "::1");
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(res.body() == "pong");
+
+    ws_client client(io);
+    client.connect(port(), "/im?user_id=v6", "::1");
+    client.send_text("over ipv6");
+    BOOST_TEST(client.read().payload == "over ipv6");
+}
+
+BOOST_FIXTURE_TEST_CASE(unknown_path_is_404, server_fixture) {
+    const auto res = http_get(port(), "/nope");
+    BOOST_TEST(res.result_int() == 404u);
+    BOOST_TEST(!res.body().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(plain_get_of_im_is_426, server_fixture) {
+    const auto res = http_get(port(), "/im?user_id=a");
+    BOOST_TEST(res.result_int() == 426u);
+    BOOST_TEST(res[http::field::upgrade] == "websocket");
+}
+
+BOOST_FIXTURE_TEST_CASE(upgrade_without_user_id_is_400_with_reason, server_fixture) {
+    ws_client client(io);
+    const auto r = client.try_connect(port(), "/im");
+    BOOST_TEST((r.ec == boost::beast::websocket::error::upgrade_declined), r.ec.message());
+    BOOST_TEST(r.status == 400u);
+    BOOST_TEST(r.body.find("user_id") != std::string::npos, "reason body: '" << r.body << "'");
+}
+
+BOOST_FIXTURE_TEST_CASE(upgrade_with_empty_user_id_is_400_with_reason, server_fixture) {
+    ws_client client(io);
+    const auto r = client.try_connect(port(), "/im?user_id=");
+    BOOST_TEST((r.ec == boost::beast::websocket::error::upgrade_declined), r.ec.message());
+    BOOST_TEST(r.status == 400u);
+    BOOST_TEST(r.body.find("user_id") != std::string::npos, "reason body: '" << r.body << "'");
+}
+
+BOOST_FIXTURE_TEST_CASE(raw_upgrade_request_without_user_id_is_400_one_line, server_fixture) {
+    const auto res = http_get(port(), "/im?other=1", upgrade_headers);
+    BOOST_TEST(res.result_int() == 400u);
+    const auto& body = res.body();
+    BOOST_TEST(!body.empty());
+    // One line of text: a newline at the end and nowhere else.
+    BOOST_TEST(body.find('\n') == body.size() - 1, "body: '" << body << "'");
+}
+
+BOOST_FIXTURE_TEST_CASE(refused_upgrade_leaves_the_server_serving, server_fixture) {
+    {
+        ws_client refused(io);
+        BOOST_TEST(refused.try_connect(port(), "/im?user_id=").status == 400u);
+    }
+    ws_client client(io);
+    client.connect(port(), "/im?user_id=after");
+    client.send_text("still here");
+    BOOST_TEST(client.read().payload == "still here");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

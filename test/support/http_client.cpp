@@ -1,0 +1,55 @@
+#include "http_client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/system/system_error.hpp>
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace wshub_test {
+
+namespace {
+
+asio::awaitable<http_response> exchange(beast::tcp_stream& stream, asio::ip::tcp::endpoint ep,
+                                        http::request<http::empty_body> req) {
+    auto [cec] = co_await stream.async_connect(ep, asio::as_tuple(asio::use_awaitable));
+    if (cec) throw boost::system::system_error(cec, "connect");
+    auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
+    if (wec) throw boost::system::system_error(wec, "write request");
+    beast::flat_buffer buffer;
+    http_response res;
+    auto [rec, rn] = co_await http::async_read(stream, buffer, res, asio::as_tuple(asio::use_awaitable));
+    if (rec) throw boost::system::system_error(rec, "read response");
+    co_return res;
+}
+
+} // namespace
+
+http_response http_get(std::uint16_t port, std::string_view target, const header_list& headers,
+                       std::string_view host, std::chrono::milliseconds timeout) {
+    const std::string h(host);
+    const auto address = asio::ip::make_address(h);
+    http::request<http::empty_body> req{http::verb::get, target, 11};
+    req.set(http::field::host, (address.is_v6() ? "[" + h + "]" : h) + ":" + std::to_string(port));
+    req.set(http::field::user_agent, "wshub-integration-test");
+    for (const auto& [name, value] : headers)
+        req.set(name, value);
+
+    test_io io;
+    beast::tcp_stream stream(io.context());
+    return io.run(exchange(stream, {address, port}, std::move(req)), "GET " + std::string(target), timeout,
+                  [&stream] {
+                      boost::system::error_code ignored;
+                      stream.socket().close(ignored);
+                  });
+}
+
+} // namespace wshub_test

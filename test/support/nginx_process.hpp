@@ -1,0 +1,61 @@
+// Debian's nginx running the shipped docker/nginx.conf in front of a test server: the config is
+// filled in (upstream -> 127.0.0.1:<wshub port>, listen -> 127.0.0.1:<free port>) into a temporary
+// prefix directory, so the test exercises the very proxy settings that are deployed.
+#pragma once
+
+#include "child_process.hpp"
+
+#include <boost/test/tree/decorator.hpp>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace wshub_test {
+
+inline constexpr const char* nginx_binary = "/usr/sbin/nginx";
+
+// A precondition for test cases that need nginx: skips them with a reason when it is missing.
+boost::test_tools::assertion_result nginx_available(boost::unit_test::test_unit_id);
+
+// The shipped config with the deployment's names replaced by loopback addresses; fails the test
+// if the config no longer has what is replaced (the substitution would silently do nothing).
+std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream_port,
+                              std::uint16_t listen_port, const std::string& prefix_dir);
+
+// A temporary nginx prefix directory (removed on destruction) holding the filled config.
+class nginx_prefix {
+  public:
+    nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port);
+    ~nginx_prefix();
+    nginx_prefix(const nginx_prefix&) = delete;
+    nginx_prefix& operator=(const nginx_prefix&) = delete;
+
+    const std::string& dir() const noexcept { return dir_; }
+    std::string config_path() const { return dir_ + "/nginx.conf"; }
+    // For -g: keeps the pid file in the prefix and the error log on stderr.
+    std::string global_directives() const;
+    // nginx's command line with this prefix and config; `extra` goes before -g.
+    std::vector<std::string> command(std::vector<std::string> extra = {}) const;
+
+  private:
+    std::string dir_;
+};
+
+class nginx_process {
+  public:
+    // Starts nginx in front of 127.0.0.1:`upstream_port` and waits (bounded) until it accepts.
+    explicit nginx_process(std::uint16_t upstream_port);
+    // Stops nginx (SIGTERM, then SIGKILL to its process group if it lingers) and reaps it.
+    ~nginx_process();
+    nginx_process(const nginx_process&) = delete;
+    nginx_process& operator=(const nginx_process&) = delete;
+
+    std::uint16_t port() const noexcept { return port_; }
+
+  private:
+    std::uint16_t port_ = 0;
+    std::unique_ptr<nginx_prefix> prefix_;
+    std::unique_ptr<child_process> child_;
+};
+
+} // namespace wshub_test
