@@ -1,0 +1,56 @@
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+
+namespace wsbench {
+
+struct CommonConfig {
+    std::string host = "127.0.0.1";
+    uint16_t port = 23333;
+    std::string path = "/im";
+    double duration = 10;
+    int pid = 0; // server process for CPU and RSS readings; 0 = none
+    std::string json_file;
+    double warmup = 1;
+    double drain = 2;
+    double connect_timeout = 60;
+    int concurrency = 256; // connections in flight while connecting
+    int sources = 1;       // source addresses 127.0.0.2 .. 127.0.0.(1+sources); 1 = let the kernel pick
+    bool progress = true;
+};
+
+// fanout: S subscribers + 1 publisher. rate == 0 keeps `window` messages outstanding (max rate);
+// rate > 0 publishes at that fixed rate. stuck adds one subscriber that never reads (slow mode).
+struct FanoutConfig {
+    CommonConfig common;
+    uint32_t subscribers = 100;
+    uint32_t size = 64;
+    uint32_t window = 64;
+    double rate = 0;
+    bool stuck = false;
+    int stuck_rcvbuf = 4096;
+};
+
+struct IdleConfig {
+    CommonConfig common;
+    uint32_t connections = 1000;
+    int rounds = 3;
+    double reach_timeout = 10;
+};
+
+struct Result {
+    boost::json::object json;
+    std::string table;
+    int exit_code = 0; // 1: the connections could not all be opened
+};
+
+Result run_fanout(const FanoutConfig& cfg);
+Result run_idle(const IdleConfig& cfg);
+
+// Upper bound on a run's wall time, after which the tool exits whatever it is doing.
+double hard_deadline_seconds(const FanoutConfig& cfg);
+double hard_deadline_seconds(const IdleConfig& cfg);
+
+} // namespace wsbench
