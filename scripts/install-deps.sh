@@ -1,14 +1,15 @@
 #!/bin/sh
 # Installs what wshub needs from Debian 12's packages, and only what is missing (idempotent).
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   plus what the tests start: nginx, docker-compose (config check), curl
+#   scripts/install-deps.sh --test   plus what the tests use: nginx, docker-compose (config check), curl,
+#                                    clang and its libFuzzer runtime
 set -eu
 
 packages="g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libboost-test1.81-dev libfmt-dev libspdlog-dev"
+  libboost-test1.81-dev libfmt-dev libspdlog-dev libjwt-dev libssl-dev"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages nginx docker-compose curl"
+  packages="$packages nginx docker-compose curl clang libclang-rt-14-dev"
 fi
 
 missing=""

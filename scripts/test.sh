@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and runs every test: the release build (unit, integration through real nginx, and a
-# benchmark smoke run), the whole suite under ASan+UBSan, and the multi-threaded suites under TSan.
+# benchmark smoke run), the whole suite under ASan+UBSan, the multi-threaded suites under TSan,
+# and a short run of every fuzz target (clang, libFuzzer) over its seed corpus.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,3 +11,8 @@ for preset in release asan tsan; do
   cmake --build --preset "$preset"
   ctest --preset "$preset"
 done
+
+echo "=== fuzz"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+fuzz/run.sh build/fuzz "${WSHUB_FUZZ_SECONDS:-10}"

@@ -68,8 +68,11 @@ BOOST_FIXTURE_TEST_CASE(fifty_senders_everyone_gets_everything_once_in_one_order
         ops.push_back(send_all(*clients[i], i));
     }
     io.run_all(std::move(ops), "50 clients exchanging 1000 messages", std::chrono::seconds(60), [&] {
+        std::string behind;
         for (int i = 0; i < client_count; ++i)
-            BOOST_TEST_MESSAGE("client " << i << " had received " << received[i].size() << " messages");
+            if (received[i].size() != static_cast<std::size_t>(total_messages))
+                behind += " u" + std::to_string(i) + ":" + std::to_string(received[i].size());
+        BOOST_ERROR("clients short of " << total_messages << " messages (client:received):" << behind);
         for (auto& c : clients)
             c->drop();
     });
@@ -85,60 +88,4 @@ BOOST_FIXTURE_TEST_CASE(fifty_senders_everyone_gets_everything_once_in_one_order
     }
 }
 
-BOOST_AUTO_TEST_SUITE_END()
-
-namespace {
-
-struct late_join_state {
-    std::uint16_t port = 0;
-    std::size_t initiated = 0; // messages the publisher has started to send
-    bool done = false;
-    std::vector<std::string> problems;
-};
-
-asio::awaitable<void> flood(ws_client& pub, late_join_state& s) {
-    while (!s.done) {
-        co_await pub.async_send(std::to_string(s.initiated++), true);
-        (void)co_await pub.async_read();
-    }
-}
-
-// Joins, notes how many messages had been started when the handshake completed, and checks that
-// every later one arrives.
-asio::awaitable<void> join_and_check(test_io& io, late_join_state& s, int probes) {
-    for (int p = 0; p < probes; ++p) {
-        ws_client c(io);
-        co_await c.async_connect(s.port, "/im?user_id=late-" + std::to_string(p));
-        const std::size_t first_due = s.initiated;
-        std::size_t next = first_due;
-        while (next < first_due + 5) {
-            auto m = co_await c.async_read();
-            const std::size_t got = std::stoul(m.payload);
-            if (got < first_due) continue; // sent before the handshake: may or may not arrive
-            if (got != next) {
-                s.problems.push_back("probe " + std::to_string(p) + ": expected " + std::to_string(next) +
-                                     " (first due " + std::to_string(first_due) + "), got " + std::to_string(got));
-                break;
-            }
-            ++next;
-        }
-        c.drop();
-    }
-    s.done = true;
-}
-
-} // namespace
-
-BOOST_AUTO_TEST_SUITE(late_join)
-BOOST_FIXTURE_TEST_CASE(exp, two_thread_server) {
-    late_join_state s;
-    s.port = port();
-    ws_client pub(io);
-    pub.connect(port(), "/im?user_id=pub");
-    std::vector<asio::awaitable<void>> ops;
-    ops.push_back(flood(pub, s));
-    ops.push_back(join_and_check(io, s, 200));
-    io.run_all(std::move(ops), "late join", std::chrono::seconds(60), [&] { pub.drop(); });
-    BOOST_TEST(s.problems.empty(), s.problems.size() << " problems; first: " << (s.problems.empty() ? "" : s.problems.front()));
-}
 BOOST_AUTO_TEST_SUITE_END()

@@ -84,6 +84,9 @@ class jwt_verifier {
 
     // Both throw std::invalid_argument saying what is wrong with the key or the options.
 
+    // Checks the token's form, its alg against the key, the signature, then exp and nbf against
+    // `now_unix` (Unix seconds) with the leeway, iss and aud when configured, and sub; the first
+    // failure is returned. No claim is acted on before the signature has verified.
     std::variant<verified_identity, auth_error> verify(std::string_view token, std::int64_t now_unix) const;
 
     // The alg values accepted, e.g. {"RS256", "RS384", "RS512"}, for logging the configuration.

@@ -1,0 +1,40 @@
+// Routes arbitrary requests. Input: one byte whose low bit says whether the request asked for a
+// WebSocket upgrade, then "METHOD TARGET" (split at the first space).
+#include "wshub/http_routes.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    if (size == 0) return 0;
+    const bool upgrade = (data[0] & 1) != 0;
+    // A copy of exactly the input, so that reading past it is caught.
+    const std::string line(reinterpret_cast<const char*>(data + 1), size - 1);
+    const std::string_view view(line);
+    const auto space = view.find(' ');
+    const auto method = view.substr(0, space);
+    const auto target = space == std::string_view::npos ? std::string_view{} : view.substr(space + 1);
+
+    const auto decision = wshub::route({method, target, upgrade});
+
+    if (const auto* accept = std::get_if<wshub::websocket_accept>(&decision)) {
+        // Only a GET upgrade with a user id of bounded size is ever accepted.
+        if (!upgrade || method != "GET" || accept->user_id.empty() || accept->user_id.size() > 256)
+            __builtin_trap();
+    } else {
+        const auto& reply = std::get<wshub::http_reply>(decision);
+        switch (reply.status) {
+        case 200:
+        case 400:
+        case 404:
+        case 405:
+        case 426:
+            break;
+        default:
+            __builtin_trap();
+        }
+        if (reply.body.empty()) __builtin_trap();
+    }
+    return 0;
+}
