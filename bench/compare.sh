@@ -7,8 +7,9 @@
 # usage: bench/compare.sh [WSHUB_BINARY]
 # environment (defaults in brackets):
 #   WSHUB       wshub binary [build/release/app/wshub/wshub]
-#   WSHUB_ARGS  extra wshub flags [--log-level warn]
+#   WSHUB_ARGS  extra wshub flags [--log-level warn --rate-limit 0 --rate-limit-bytes 0]
 #   BENCH       wshub-bench binary [build/release/bench/wshub-bench]
+#   BENCH_ARGS  extra wshub-bench flags for every run, e.g. --busy-poll []
 #   PEERS_OUT   where the reference servers are (built there if missing) [/tmp/wshub-peers]
 #   OUT         results directory [/tmp/wshub-compare-DATE]
 #   DURATION    seconds measured per run [10]
@@ -25,8 +26,10 @@ peers_src=
 if [ -d "$root/../shared/peers" ]; then peers_src=$(cd "$root/../shared/peers" && pwd); fi
 
 WSHUB=${1:-${WSHUB:-$root/build/release/app/wshub/wshub}}
-WSHUB_ARGS=${WSHUB_ARGS:---log-level warn}
+# The benchmark publisher is one connection sending far above the per-client default rate limits.
+WSHUB_ARGS=${WSHUB_ARGS:---log-level warn --rate-limit 0 --rate-limit-bytes 0}
 BENCH=${BENCH:-$root/build/release/bench/wshub-bench}
+BENCH_ARGS=${BENCH_ARGS:-}
 PEERS_OUT=${PEERS_OUT:-/tmp/wshub-peers}
 OUT=${OUT:-/tmp/wshub-compare-$(date +%Y%m%d-%H%M%S)}
 DURATION=${DURATION:-10}
@@ -138,6 +141,8 @@ scenario_args() { # scenario -> bench arguments in `args`, a time limit in `limi
     slow) args=(slow --subscribers 100 --size 4096 --rate 1000) ;;
     esac
     [ "$1" = idle ] || args+=(--duration "$DURATION")
+    # shellcheck disable=SC2206
+    args+=($BENCH_ARGS)
     limit=$((DURATION + 240))
 }
 

@@ -73,6 +73,10 @@ po::options_description common_options(CommonConfig& c, double default_duration,
         "spread connections over source addresses 127.0.0.2 .. 127.0.0.(1+N); 1 = kernel's choice");
     add("quiet,q", po::bool_switch()->notifier([&c](bool q) { c.progress = !q; }),
         "no progress line on stderr");
+    add("busy-poll", po::bool_switch(&c.busy_poll),
+        "fanout/slow: poll without sleeping. On loopback a server pays for waking a sleeping client; "
+        "spinning spares it that (the generator then shows ~100% CPU; generator-bound is judged by "
+        "the share of polls that found work)");
     return d;
 }
 

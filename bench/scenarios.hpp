@@ -19,6 +19,7 @@ struct CommonConfig {
     int concurrency = 256; // connections in flight while connecting
     int sources = 1;       // source addresses 127.0.0.2 .. 127.0.0.(1+sources); 1 = let the kernel pick
     bool progress = true;
+    bool busy_poll = false; // spin on epoll instead of sleeping (fanout/slow)
 };
 
 // fanout: S subscribers + 1 publisher. rate == 0 keeps `window` messages outstanding (max rate);

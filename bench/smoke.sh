@@ -39,7 +39,7 @@ port=
 for _ in $(seq 20); do
     p=$((20000 + RANDOM % 12000))
     port_busy "$p" && continue
-    "$wshub" --port "$p" --threads 2 --log-level warn >"$tmp/wshub.log" 2>&1 &
+    "$wshub" --port "$p" --threads 2 --log-level warn --rate-limit 0 --rate-limit-bytes 0 >"$tmp/wshub.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 50); do
         kill -0 "$server_pid" 2>/dev/null || break
