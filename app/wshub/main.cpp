@@ -6,6 +6,7 @@
 #include <iostream>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 extern char** environ;
 
@@ -30,6 +31,11 @@ int main(int argc, char* argv[]) {
     spdlog::set_default_logger(logger);
 
     std::signal(SIGPIPE, SIG_IGN); // a peer that vanished is an error code, not a signal
+    // Every client is a descriptor: take all the kernel allows this process.
+    if (rlimit rl{}; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     try {
         wshub::server srv(cfg);
         srv.run();

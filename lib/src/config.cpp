@@ -20,6 +20,13 @@ void config::validate() const {
     if (drain_timeout.count() < 0) fail("--drain-timeout must not be negative");
     if (handshake_timeout.count() <= 0) fail("--handshake-timeout must be positive");
     if (ping_interval.count() <= 0) fail("--ping-interval must be positive");
+    if (idle_timeout <= ping_interval) fail("--idle-timeout must be longer than --ping-interval");
+    if (!(rate_limit == 0 || (rate_limit >= 1 && rate_limit < 1e12)))
+        fail("--rate-limit must be 0 (unlimited) or at least 1 message per second");
+    if (!(rate_limit_bytes == 0 || (rate_limit_bytes >= 1 && rate_limit_bytes < 1e15)))
+        fail("--rate-limit-bytes must be 0 (unlimited) or at least 1 byte per second");
+    if (!jwt_secret.empty() && !jwt_public_key_path.empty())
+        fail("--jwt-secret and --jwt-public-key exclude each other");
     static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool known = false;
     for (auto* l : levels)
@@ -39,7 +46,8 @@ std::chrono::milliseconds seconds_to_ms(double s, const char* name) {
 
 parse_result parse_command_line(int argc, const char* const argv[], const char* const* envp) {
     config defaults;
-    double drain = 5, handshake = 10, ping = 25;
+    double drain = 5, handshake = 10, ping = 25, idle = 60;
+    std::string client_messages = "broadcast";
     config c;
 
     po::options_description desc(
@@ -60,7 +68,24 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         ("drain-timeout", po::value(&drain)->default_value(drain), "seconds clients get on shutdown to receive what is queued")
         ("handshake-timeout", po::value(&handshake)->default_value(handshake),
             "seconds to finish the HTTP request and the WebSocket close handshake")
-        ("ping-interval", po::value(&ping)->default_value(ping), "seconds between keep-alive pings to an idle client")
+        ("ping-interval", po::value(&ping)->default_value(ping), "seconds of silence after which a client is pinged")
+        ("idle-timeout", po::value(&idle)->default_value(idle), "seconds of silence (no message, no pong) after which a client is dropped")
+        ("max-connections", po::value(&c.max_connections)->default_value(defaults.max_connections),
+            "WebSocket sessions in all (0 = unlimited); more get 503")
+        ("max-connections-per-ip", po::value(&c.max_connections_per_ip)->default_value(defaults.max_connections_per_ip),
+            "WebSocket sessions from one address (0 = unlimited; behind a proxy all clients share its address)")
+        ("rate-limit", po::value(&c.rate_limit)->default_value(defaults.rate_limit, "1000"),
+            "messages per second one client may send (0 = unlimited); over it: close 1008")
+        ("rate-limit-bytes", po::value(&c.rate_limit_bytes)->default_value(defaults.rate_limit_bytes, "16777216"),
+            "bytes per second one client may send (0 = unlimited); over it: close 1008")
+        ("client-messages", po::value(&client_messages)->default_value(client_messages),
+            "broadcast: clients' messages go to everyone; drop: clients only receive")
+        ("allowed-origins", po::value(&c.allowed_origins)->default_value(""),
+            "comma-separated Origin allowlist for /im (empty = any); others get 403")
+        ("jwt-secret", po::value(&c.jwt_secret)->default_value(""),
+            "require a JWT signed with this HS256 secret (at least 32 bytes); its sub is the user id")
+        ("jwt-public-key", po::value(&c.jwt_public_key_path)->default_value(""),
+            "require a JWT verified with this PEM public key (RS256/384/512 or ES256/384/512)")
         ("log-level", po::value(&c.log_level)->default_value(defaults.log_level),
             "trace, debug, info, warn, error, critical or off");
     // clang-format on
@@ -109,6 +134,13 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     c.drain_timeout = seconds_to_ms(drain, "drain-timeout");
     c.handshake_timeout = seconds_to_ms(handshake, "handshake-timeout");
     c.ping_interval = seconds_to_ms(ping, "ping-interval");
+    c.idle_timeout = seconds_to_ms(idle, "idle-timeout");
+    if (client_messages == "broadcast")
+        c.client_messages = config::client_messages_mode::broadcast;
+    else if (client_messages == "drop")
+        c.client_messages = config::client_messages_mode::drop;
+    else
+        throw std::invalid_argument("--client-messages must be broadcast or drop");
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     c.validate();
     return {c, {}};

@@ -3,6 +3,8 @@
 #include "log_exception.hpp"
 #include "session.hpp"
 #include "shard.hpp"
+#include "wshub/auth.hpp"
+#include "wshub/connection_limits.hpp"
 #include "wshub/http_routes.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,6 +18,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <chrono>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -48,11 +51,62 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
         res.set(http::field::connection, "Upgrade");
     }
     if (r.allow_get) res.set(http::field::allow, "GET");
+    if (r.bearer_challenge) res.set(http::field::www_authenticate, "Bearer");
     res.body() = r.body;
     res.keep_alive(keep_alive);
     res.prepare_payload();
     if (head) res.body().clear(); // Content-Length still tells the size of the GET answer
     return res;
+}
+
+struct admission {
+    std::string user_id;
+    connection_limits::slot slot;
+};
+
+// The checks between a valid upgrade request and a session, cheapest refusal first: origin (403),
+// token (401, or 403 when the URL names another user), then a connection slot (503).
+std::variant<admission, http_reply> admit(server_state& state, const http::request<http::empty_body>& req,
+                                          websocket_accept accept, const asio::ip::tcp::socket& socket) {
+    auto refuse = [](unsigned status, std::string_view why) {
+        return http_reply{status, fmt::format("{}\n", why)};
+    };
+    const auto origin = req[http::field::origin];
+    if (!state.origins.allowed(std::string_view(origin.data(), origin.size())))
+        return refuse(403, "origin not allowed");
+
+    if (state.jwt) {
+        const auto authorization = req[http::field::authorization];
+        const auto token =
+            extract_token(std::string_view(authorization.data(), authorization.size()), accept.token);
+        if (!token) {
+            auto r = refuse(401, "missing token: send Authorization: Bearer <jwt> or ?token=<jwt>");
+            r.bearer_challenge = true;
+            return r;
+        }
+        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        auto verified = state.jwt->verify(*token, now);
+        if (auto* err = std::get_if<auth_error>(&verified)) {
+            auto r = refuse(401, err->reason);
+            r.bearer_challenge = true;
+            return r;
+        }
+        auto& identity = std::get<verified_identity>(verified);
+        // A user_id in the URL must name the token's subject: a token never speaks for another user.
+        if (!accept.user_id.empty() && accept.user_id != identity.sub)
+            return refuse(403, "user_id does not match the token's subject");
+        accept.user_id = std::move(identity.sub);
+    }
+
+    error_code ec;
+    const auto peer = socket.remote_endpoint(ec);
+    if (ec) return refuse(400, "connection already closed");
+    connection_limits::refusal why{};
+    auto slot = state.limits.try_acquire(peer.address(), &why);
+    if (!slot) return refuse(503, connection_limits::reason(why));
+    return admission{std::move(accept.user_id), std::move(*slot)};
 }
 
 } // namespace
@@ -82,32 +136,41 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             co_return;
         }
         auto& req = parser.get();
-        auto decision = route(http_request_view{
-            std::string_view(req.method_string().data(), req.method_string().size()),
-            std::string_view(req.target().data(), req.target().size()), beast::websocket::is_upgrade(req)});
+        auto& state = owner.state();
+        auto decision =
+            route(http_request_view{std::string_view(req.method_string().data(), req.method_string().size()),
+                                    std::string_view(req.target().data(), req.target().size()),
+                                    beast::websocket::is_upgrade(req), state.jwt.has_value()});
 
+        http_reply reply;
         if (auto* accept = std::get_if<websocket_accept>(&decision)) {
-            stream.expires_never();
-            // Frames a client sent right behind its request are already in the buffer.
-            std::string prefetched = beast::buffers_to_string(buffer.data());
-            auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(prefetched),
-                                               std::move(accept->user_id), remote);
-            // The session runs as its own coroutine so that this frame, the HTTP stream's timers
-            // and the request buffer are freed now instead of living as long as the client.
-            // The lambda, and with it `s`, lives as long as the spawned coroutine.
-            asio::co_spawn(
-                stream.get_executor(),
-                [s, req = parser.release()]() mutable { return s->run(std::move(req)); },
-                log_exception("session"));
-            co_return;
+            auto admitted = admit(state, req, std::move(*accept), stream.socket());
+            if (auto* ok = std::get_if<admission>(&admitted)) {
+                stream.expires_never();
+                // Frames a client sent right behind its request are already in the buffer.
+                std::string prefetched = beast::buffers_to_string(buffer.data());
+                auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(prefetched),
+                                                   std::move(ok->user_id), remote, std::move(ok->slot));
+                // The session runs as its own coroutine so that this frame, the HTTP stream's
+                // timers and the request buffer are freed now instead of living as long as the
+                // client. The lambda, and with it `s`, lives as long as the spawned coroutine.
+                asio::co_spawn(
+                    stream.get_executor(),
+                    [s, req = parser.release()]() mutable { return s->run(std::move(req)); },
+                    log_exception("session"));
+                co_return;
+            }
+            reply = std::get<http_reply>(std::move(admitted));
+        } else {
+            reply = std::get<http_reply>(std::move(decision));
         }
 
-        const auto& reply = std::get<http_reply>(decision);
-        if (reply.status >= 400 && req.target().starts_with("/im")) {
-            owner.state().counters.rejected_upgrades.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("refused {} {} from {}: {} {}", std::string_view(req.method_string()),
-                         std::string_view(req.target()), remote, reply.status,
-                         std::string_view(reply.body).substr(0, reply.body.size() - 1));
+        const std::string_view path = std::string_view(req.target()).substr(0, req.target().find('?'));
+        if (reply.status >= 400 && path == "/im") {
+            state.counters.rejected_upgrades.fetch_add(1, std::memory_order_relaxed);
+            // The query is not logged: it may carry a token.
+            spdlog::info("refused {} {} from {}: {} {}", std::string_view(req.method_string()), path, remote,
+                         reply.status, std::string_view(reply.body).substr(0, reply.body.size() - 1));
         }
         const bool keep_alive = req.keep_alive() && reply.status < 400;
         auto res = make_response(reply, req.version(), keep_alive, req.method() == http::verb::head);

@@ -39,12 +39,14 @@ route_decision route(const http_request_view& req) {
             return r;
         }
         auto params = url.params(); // percent-decoded
-        auto it = params.find("user_id");
-        if (it == params.end() || !(*it).has_value || (*it).value.empty())
+        websocket_accept accept;
+        if (auto it = params.find("user_id"); it != params.end() && (*it).has_value)
+            accept.user_id = (*it).value;
+        if (auto it = params.find("token"); it != params.end() && (*it).has_value) accept.token = (*it).value;
+        if (accept.user_id.empty() && !req.user_id_from_token)
             return reply(400, "missing user_id: connect to /im?user_id=ID");
-        std::string user_id = (*it).value;
-        if (user_id.size() > 256) return reply(400, "user_id is longer than 256 bytes");
-        return websocket_accept{std::move(user_id)};
+        if (accept.user_id.size() > 256) return reply(400, "user_id is longer than 256 bytes");
+        return accept;
     }
     return reply(404, "not found");
 }

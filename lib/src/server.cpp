@@ -13,7 +13,9 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fstream>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <stop_token>
 #include <thread>
 
@@ -21,6 +23,16 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace wshub {
+
+std::optional<jwt_verifier> make_jwt_verifier(const config& cfg) {
+    if (!cfg.jwt_secret.empty()) return jwt_verifier::hs256(cfg.jwt_secret);
+    if (cfg.jwt_public_key_path.empty()) return std::nullopt;
+    std::ifstream in(cfg.jwt_public_key_path);
+    if (!in) throw std::invalid_argument("--jwt-public-key: cannot read " + cfg.jwt_public_key_path);
+    std::ostringstream pem;
+    pem << in.rdbuf();
+    return jwt_verifier::public_key(pem.str());
+}
 
 struct server::impl {
     explicit impl(config cfg)
@@ -123,6 +135,8 @@ void server::run(bool handle_signals) {
     });
     asio::co_spawn(main, accept_loop(m.acceptor, m.shards, m.stop.get_token()), log_exception("listener"));
     asio::co_spawn(main, m.shutdown_sequence(), log_exception("shutdown"));
+    for (auto& s : m.shards)
+        asio::co_spawn(s->context(), s->keepalive_loop(m.stop.get_token()), log_exception("keepalive"));
     if (handle_signals) {
         m.signals.add(SIGINT);
         m.signals.add(SIGTERM);

@@ -1,11 +1,15 @@
 // What every shard and session of one server shares: the configuration, the hub, and counters.
 #pragma once
 
+#include "wshub/auth.hpp"
 #include "wshub/config.hpp"
+#include "wshub/connection_limits.hpp"
+#include "wshub/origin_policy.hpp"
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 namespace wshub {
 
@@ -16,14 +20,25 @@ struct server_counters {
     std::atomic<std::uint64_t> sessions_total{0};    // accepted since start
     std::atomic<std::uint64_t> messages_in{0};       // messages clients sent
     std::atomic<std::uint64_t> overflow_closes{0};   // clients closed for a full outbox
-    std::atomic<std::uint64_t> rejected_upgrades{0}; // 4xx answers to /im
+    std::atomic<std::uint64_t> rejected_upgrades{0}; // 4xx/5xx answers to /im
+    std::atomic<std::uint64_t> rate_limit_closes{0}; // clients closed for sending too much
+    std::atomic<std::uint64_t> idle_closes{0};       // clients dropped after --idle-timeout
 };
+
+// Builds the verifier the configuration asks for, if any; throws on a bad key or secret.
+std::optional<jwt_verifier> make_jwt_verifier(const config& cfg);
 
 struct server_state {
     explicit server_state(config c)
-        : cfg(std::move(c)) {}
+        : cfg(std::move(c))
+        , origins(origin_policy::parse(cfg.allowed_origins))
+        , jwt(make_jwt_verifier(cfg))
+        , limits(cfg.max_connections, cfg.max_connections_per_ip) {}
 
     const config cfg;
+    const origin_policy origins;
+    const std::optional<jwt_verifier> jwt;
+    connection_limits limits;
     hub* the_hub = nullptr;
     server_counters counters;
     // Called (from any shard thread) when the last open session ends; set during shutdown.

@@ -43,14 +43,18 @@ bool is_close_frame(const std::string& bytes) {
 } // namespace
 
 session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetched, std::string user_id,
-                 std::string remote)
+                 std::string remote, connection_limits::slot slot)
     : shard_(owner)
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
     , outbox_(owner.state().cfg.max_queued_bytes)
     , wakeup_(socket.get_executor(), asio::steady_timer::time_point::max())
     , linger_(socket.get_executor())
-    , ws_(std::move(socket), std::move(prefetched), static_cast<detail::write_sink&>(*this)) {}
+    , ws_(std::move(socket), std::move(prefetched), static_cast<detail::write_sink&>(*this))
+    , slot_(std::move(slot))
+    , message_bucket_(owner.state().cfg.rate_limit, std::max(1.0, owner.state().cfg.rate_limit))
+    , byte_bucket_(owner.state().cfg.rate_limit_bytes, std::max(1.0, owner.state().cfg.rate_limit_bytes))
+    , last_heard_(std::chrono::steady_clock::now()) {}
 
 session::~session() = default;
 
@@ -67,11 +71,16 @@ asio::awaitable<void> session::reader(upgrade_request request) {
     socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
     socket().non_blocking(true, nodelay_ec); // deliver() writes directly when the writer is idle
 
+    // Beast bounds the opening and closing handshakes; pings and the idle timeout come from the
+    // shard's keep-alive sweep, which can keep the two intervals independent.
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = cfg.handshake_timeout;
-    timeouts.idle_timeout = 2 * cfg.ping_interval; // Beast pings after half of it
-    timeouts.keep_alive_pings = true;
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     ws_.set_option(timeouts);
+    ws_.control_callback([this](websocket::frame_type, beast::string_view) {
+        last_heard_ = std::chrono::steady_clock::now();
+    });
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "wshub"); }));
     ws_.read_message_max(cfg.max_message_size);
@@ -92,10 +101,19 @@ asio::awaitable<void> session::reader(upgrade_request request) {
                 if (close_reason_.empty()) close_reason_ = describe_end(ec, ws_.reason());
                 break;
             }
+            last_heard_ = std::chrono::steady_clock::now();
+            shard_.state().counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+            if (closing_) continue; // keep reading until the peer answers the close
+            if (!within_rate_limits(payload.size())) {
+                shard_.state().counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
+                spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
+                close(websocket::close_code::policy_error, "rate limit exceeded");
+                continue;
+            }
+            if (cfg.client_messages == config::client_messages_mode::drop) continue;
             message m;
             m.kind = ws_.got_text() ? payload_kind::text : payload_kind::binary;
             m.payload = std::move(payload);
-            shard_.state().counters.messages_in.fetch_add(1, std::memory_order_relaxed);
             if (!co_await shard_.state().the_hub->publish(std::move(m))) {
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
             }
@@ -194,6 +212,33 @@ void session::deliver(const frame_batch_ptr& batch) {
     case outbox::push_result::closed:
         break;
     }
+}
+
+bool session::within_rate_limits(std::size_t bytes) {
+    // Buckets with a rate of 0 are unlimited. last_heard_ is the arrival time of this message.
+    return message_bucket_.try_take(1, last_heard_) &&
+           byte_bucket_.try_take(static_cast<double>(bytes), last_heard_);
+}
+
+void session::keepalive(std::chrono::steady_clock::time_point now) {
+    if (dead_ || closing_ || !registered_) return;
+    const auto& cfg = shard_.state().cfg;
+    const auto silent = now - last_heard_;
+    if (silent >= cfg.idle_timeout) {
+        shard_.state().counters.idle_closes.fetch_add(1, std::memory_order_relaxed);
+        close_reason_ = "idle timeout: no answer to pings";
+        force_close();
+        return;
+    }
+    if (silent < cfg.ping_interval || ping_in_flight_) return;
+    ping_in_flight_ = true;
+    asio::co_spawn(
+        ws_.get_executor(),
+        [self = shared_from_this()]() -> asio::awaitable<void> {
+            co_await self->ws_.async_ping({}, asio::as_tuple(asio::use_awaitable));
+            self->ping_in_flight_ = false;
+        },
+        asio::detached);
 }
 
 void session::overflowed() {

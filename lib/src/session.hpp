@@ -3,8 +3,10 @@
 #pragma once
 
 #include "session_stream.hpp"
+#include "wshub/connection_limits.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/outbox.hpp"
+#include "wshub/token_bucket.hpp"
 
 #include <array>
 #include <boost/asio/awaitable.hpp>
@@ -12,6 +14,7 @@
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -25,7 +28,7 @@ class session final : public std::enable_shared_from_this<session>, private deta
     using upgrade_request = boost::beast::http::request<boost::beast::http::empty_body>;
 
     session(shard& owner, boost::asio::ip::tcp::socket socket, std::string prefetched, std::string user_id,
-            std::string remote);
+            std::string remote, connection_limits::slot slot);
     ~session();
 
     // Completes the WebSocket handshake, then reads and writes until the connection ends.
@@ -42,6 +45,10 @@ class session final : public std::enable_shared_from_this<session>, private deta
     // Closes the socket now: the drain time is over.
     void force_close();
 
+    // Called by the shard's keep-alive sweep: pings a client silent for --ping-interval and
+    // drops one silent for --idle-timeout.
+    void keepalive(std::chrono::steady_clock::time_point now);
+
     const std::string& user_id() const noexcept { return user_id_; }
     std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
 
@@ -52,6 +59,8 @@ class session final : public std::enable_shared_from_this<session>, private deta
     boost::asio::awaitable<std::tuple<boost::system::error_code, std::string>> read_message();
     void wake_writer() { wakeup_.cancel(); }
     void overflowed();
+    // Whether this message keeps the client within its inbound rate limits.
+    bool within_rate_limits(std::size_t bytes);
     boost::asio::ip::tcp::socket& socket() noexcept { return ws_.next_layer().next_layer(); }
 
     bool queue_protocol_bytes(std::string bytes) override;
@@ -65,7 +74,12 @@ class session final : public std::enable_shared_from_this<session>, private deta
     boost::asio::steady_timer linger_; // bounds the final flush once the reader is done
     boost::beast::websocket::stream<detail::session_stream> ws_;
     std::array<char, 128> first_bytes_{};
-    std::string close_reason_; // why the connection ended, for the log
+    std::string close_reason_;     // why the connection ended, for the log
+    connection_limits::slot slot_; // the admission this session holds until it ends
+    token_bucket message_bucket_;
+    token_bucket byte_bucket_;
+    std::chrono::steady_clock::time_point last_heard_; // last message or control frame from the peer
+    bool ping_in_flight_ = false;
     bool registered_ = false;
     bool writing_ = false; // a write of the outbox's front is on the wire
     bool reader_done_ = false;

@@ -2,6 +2,11 @@
 
 #include "session.hpp"
 
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 namespace wshub {
 
 shard::shard(unsigned index, server_state& state)
@@ -30,6 +35,22 @@ boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
     for (session* s : sessions_)
         s->deliver(batch);
     co_return;
+}
+
+boost::asio::awaitable<void> shard::keepalive_loop(std::stop_token stop) {
+    namespace asio = boost::asio;
+    const auto& cfg = state_.cfg;
+    // A quarter of the shorter interval keeps a ping or a drop at most that late.
+    const auto tick = std::clamp(std::min(cfg.ping_interval, cfg.idle_timeout) / 4,
+                                 std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
+    asio::steady_timer timer(ioc_);
+    while (!stop.stop_requested()) {
+        timer.expires_after(tick);
+        co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        const auto now = std::chrono::steady_clock::now();
+        for (session* s : sessions_)
+            s->keepalive(now);
+    }
 }
 
 void shard::close_all(boost::beast::websocket::close_code code, std::string_view reason) {

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <stop_token>
 #include <vector>
 
 namespace wshub {
@@ -30,6 +31,10 @@ class shard {
     // Hands one batch to every session of this shard. Per-client cost: one queue push or one
     // non-blocking write, never a wait.
     boost::asio::awaitable<void> deliver(frame_batch_ptr batch);
+
+    // Pings silent clients and drops those past the idle timeout, on this shard's thread, until
+    // `stop` is requested. One timer per shard, not per connection.
+    boost::asio::awaitable<void> keepalive_loop(std::stop_token stop);
 
     void close_all(boost::beast::websocket::close_code code, std::string_view reason);
     void force_close_all();

@@ -40,6 +40,33 @@ struct config {
     // below nginx's default 60 s proxy_read_timeout so that proxied idle clients stay connected.
     std::chrono::milliseconds ping_interval{std::chrono::seconds(25)};
 
+    // Silence from a client (no message, no pong) for this long drops it; a live client answers
+    // the pings, so this finds peers that vanished without a FIN.
+    std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
+
+    // Admission: WebSocket sessions in all (0 = unlimited), and from one address (0 = unlimited;
+    // off by default because behind a proxy every client shares the proxy's address).
+    std::size_t max_connections = 100000;
+    std::size_t max_connections_per_ip = 0;
+
+    // Inbound limits per connection (token buckets holding one second's worth; 0 = unlimited).
+    // Far above what an interactive client sends, low enough that one client cannot flood everyone.
+    double rate_limit = 1000;                     // messages per second
+    double rate_limit_bytes = 16.0 * 1024 * 1024; // bytes per second
+
+    // What happens to messages clients send: `broadcast` (the seed's behaviour) or `drop`
+    // (a push-only deployment where only backends publish).
+    enum class client_messages_mode { broadcast, drop };
+    client_messages_mode client_messages = client_messages_mode::broadcast;
+
+    // Comma-separated Origin allowlist for the WebSocket handshake; empty = any origin.
+    std::string allowed_origins;
+
+    // Authentication (optional): a JWT whose `sub` becomes the user id. Either a shared HS256
+    // secret or a PEM public key file (RS256/384/512 or ES256/384/512, from the key).
+    std::string jwt_secret;
+    std::string jwt_public_key_path;
+
     std::string log_level = "info";
 
     // Throws std::invalid_argument naming the first value that makes no sense.

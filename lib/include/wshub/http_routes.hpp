@@ -9,9 +9,10 @@
 namespace wshub {
 
 struct http_request_view {
-    std::string_view method;        // "GET", ...
-    std::string_view target;        // origin-form, e.g. "/im?user_id=7"
-    bool websocket_upgrade = false; // Connection: upgrade + Upgrade: websocket
+    std::string_view method;         // "GET", ...
+    std::string_view target;         // origin-form, e.g. "/im?user_id=7"
+    bool websocket_upgrade = false;  // Connection: upgrade + Upgrade: websocket
+    bool user_id_from_token = false; // authentication is on: user_id may be omitted
 };
 
 // Answer the request with this status and a one-line plain-text body.
@@ -20,11 +21,14 @@ struct http_reply {
     std::string body;
     bool upgrade_required = false; // add "Upgrade: websocket" (426)
     bool allow_get = false;        // add "Allow: GET" (405)
+    bool bearer_challenge = false; // add "WWW-Authenticate: Bearer" (401)
 };
 
 // Accept the WebSocket upgrade for this user.
+// Accept the WebSocket upgrade for this user (admission and authentication still to be checked).
 struct websocket_accept {
-    std::string user_id;
+    std::string user_id; // empty only when user_id_from_token
+    std::string token;   // the decoded token= parameter, if any
 };
 
 using route_decision = std::variant<http_reply, websocket_accept>;
