@@ -1,5 +1,7 @@
 #include "wshub/auth.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/json/parse.hpp>
@@ -20,19 +22,11 @@ namespace wshub {
 
 namespace {
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
+using text::trim;
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
-        return lower(x) == lower(y);
-    });
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [](char x, char y) { return text::lower(x) == text::lower(y); });
 }
 
 // Value of a base64url digit (RFC 4648 section 5), or -1.

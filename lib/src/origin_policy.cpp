@@ -1,5 +1,7 @@
 #include "wshub/origin_policy.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <optional>
 #include <stdexcept>
@@ -17,17 +19,8 @@ bool is_digit(char c) noexcept {
 bool is_hex(char c) noexcept {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-char lower(char c) noexcept {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
+using text::lower;
+using text::trim;
 
 // The serialised origin (RFC 6454 section 6.2) that `s` denotes: lowercase scheme and host, no
 // default port, no path. Nothing else is accepted, so that two spellings of the same origin compare
