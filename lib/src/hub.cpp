@@ -22,8 +22,10 @@ namespace {
 // that the first message in it is not held back long.
 constexpr std::size_t max_batch_messages = 1024;
 constexpr std::size_t max_batch_bytes = 256 * 1024;
-// Event-loop turns without a new message after which the sender stops gathering and sends.
-constexpr int gather_idle_turns = 2;
+// Event-loop turns without a new message after which the sender stops gathering and sends. A
+// reader takes a few turns per message (more for a larger one): 6 keeps a burst of 4 KiB
+// messages in one batch (3x the deliveries of 2 on 100 subscribers) at no cost for 64 B ones.
+constexpr int gather_idle_turns = 6;
 
 } // namespace
 
@@ -90,7 +92,7 @@ template <class Drain>
 asio::awaitable<void> hub::gather_more(std::vector<message>& batch, std::size_t& batch_bytes, Drain& drain) {
     // Readers on this thread can only add to the inbox when the sender lets the event loop turn.
     // Keep yielding while messages keep arriving, so a burst becomes one batch (one write per
-    // client) instead of one fan-out per message; stop as soon as a couple of turns bring
+    // client) instead of one fan-out per message; stop as soon as a few turns bring
     // nothing, so a lone message waits only a few microseconds.
     auto ex = co_await asio::this_coro::executor;
     for (int idle_turns = 0; idle_turns < gather_idle_turns && batch.size() < max_batch_messages &&
