@@ -3,8 +3,10 @@
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,29 @@ std::string check_per_sender_order(const std::vector<std::string>& seen) {
     return {};
 }
 
+// For each client that got fewer than all messages: which ones it lacks, and where they are in the
+// order a complete client saw (a client that missed the first ones joined the hub too late).
+std::string describe_shortfall(const std::vector<std::vector<std::string>>& received) {
+    const auto complete = std::find_if(received.begin(), received.end(), [](const auto& r) {
+        return r.size() == static_cast<std::size_t>(total_messages);
+    });
+    std::string out;
+    for (std::size_t i = 0; i < received.size(); ++i) {
+        if (received[i].size() == static_cast<std::size_t>(total_messages)) continue;
+        out += "\n  u" + std::to_string(i) + " got " + std::to_string(received[i].size());
+        if (complete == received.end()) continue;
+        const std::set<std::string> got(received[i].begin(), received[i].end());
+        int shown = 0;
+        for (std::size_t pos = 0; pos < complete->size() && shown < 5; ++pos)
+            if (!got.count((*complete)[pos])) {
+                out +=
+                    ", lacks '" + (*complete)[pos] + "' (#" + std::to_string(pos) + " of the global order)";
+                ++shown;
+            }
+    }
+    return out;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(concurrent_broadcast)
@@ -67,15 +92,21 @@ BOOST_FIXTURE_TEST_CASE(fifty_senders_everyone_gets_everything_once_in_one_order
         ops.push_back(receive_all(*clients[i], received[i]));
         ops.push_back(send_all(*clients[i], i));
     }
-    io.run_all(std::move(ops), "50 clients exchanging 1000 messages", std::chrono::seconds(60), [&] {
-        std::string behind;
-        for (int i = 0; i < client_count; ++i)
-            if (received[i].size() != static_cast<std::size_t>(total_messages))
-                behind += " u" + std::to_string(i) + ":" + std::to_string(received[i].size());
-        BOOST_ERROR("clients short of " << total_messages << " messages (client:received):" << behind);
-        for (auto& c : clients)
-            c->drop();
-    });
+    auto progress = [&] {
+        std::size_t n = 0;
+        for (const auto& r : received)
+            n += r.size();
+        return n;
+    };
+    io.run_all(
+        std::move(ops), "50 clients exchanging 1000 messages", std::chrono::seconds(60),
+        [&] {
+            BOOST_ERROR("clients short of " << total_messages
+                                            << " messages:" << describe_shortfall(received));
+            for (auto& c : clients)
+                c->drop();
+        },
+        progress);
 
     for (int i = 0; i < client_count; ++i) {
         BOOST_TEST_CONTEXT("client " << i) {

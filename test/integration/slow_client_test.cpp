@@ -36,8 +36,9 @@ constexpr std::string_view overflow_log = "closing user_id=stuck";
 std::vector<std::string> stuck_server_args(unsigned threads) {
     // A small queue limit so that a few batches overflow it; a short close-handshake timeout so
     // that the stuck client, which never answers the close frame, is disconnected soon after.
-    return wshub_args(threads,
-                      {"--max-queued-bytes", std::to_string(queue_limit), "--handshake-timeout", "2"});
+    // The fast client sends megabytes in a burst: the inbound rate limits are not under test here.
+    return wshub_args(threads, {"--max-queued-bytes", std::to_string(queue_limit), "--handshake-timeout", "2",
+                                "--rate-limit", "0", "--rate-limit-bytes", "0"});
 }
 
 struct stuck_client_server : server_fixture {

@@ -49,10 +49,6 @@ int poll_ms(std::chrono::steady_clock::time_point deadline) {
     return static_cast<int>(std::max<std::chrono::milliseconds::rep>(0, left.count()));
 }
 
-} // namespace
-
-namespace {
-
 // Runs in the forked child, so only async-signal-safe calls until exec.
 [[noreturn]] void exec_child(char* const* argv, int out_fd, int report_fd, bool own_group, int death_signal,
                              pid_t parent) {

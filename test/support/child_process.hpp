@@ -1,6 +1,6 @@
-// A child process (fork/exec) whose stdout and stderr go through one pipe. A thread
-// reads it line by line: each line is echoed to our stderr with a prefix (so a failing test shows
-// what the child said) and kept, so a test can wait for a line with a deadline.
+// A child process (fork/exec) whose stdout and stderr go through one pipe. A thread reads it line
+// by line: each line is echoed to our stderr with a prefix (so a failing test shows what the child
+// said) and kept, so a test can wait for a line with a deadline.
 #pragma once
 
 #include <chrono>

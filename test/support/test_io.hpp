@@ -44,13 +44,18 @@ class test_io {
     T run(boost::asio::awaitable<T> op, std::string_view what, std::chrono::milliseconds timeout,
           const std::function<void()>& cancel);
 
-    // Runs coroutines concurrently until all have ended, with the same timeout and failure
-    // handling as run(); the first exception (in order of occurrence) fails the test.
+    // Runs coroutines concurrently until all have ended, with the same timeout handling as run().
+    // The first exception calls `cancel` (the others may be waiting for the one that failed) and
+    // fails the test with that exception's message. With `progress` (a count that grows while
+    // the work advances), the test also fails as soon as it has not grown for `stall_timeout`:
+    // a lost message then costs seconds, not the whole timeout.
     void run_all(std::vector<boost::asio::awaitable<void>> ops, std::string_view what,
-                 std::chrono::milliseconds timeout, const std::function<void()>& cancel);
+                 std::chrono::milliseconds timeout, const std::function<void()>& cancel,
+                 const std::function<std::size_t()>& progress = {},
+                 std::chrono::milliseconds stall_timeout = std::chrono::seconds(10));
 
   private:
-    [[noreturn]] void fail_timeout(std::string_view what, std::chrono::milliseconds timeout,
+    [[noreturn]] void fail_timeout(std::string_view what, const std::string& why,
                                    const std::function<bool()>& done, const std::function<void()>& cancel);
 
     boost::asio::io_context ioc_{1};
@@ -80,7 +85,8 @@ T test_io::run(boost::asio::awaitable<T> op, std::string_view what, std::chrono:
         });
     }
     auto done = [out] { return out->done; };
-    if (!run_until(done, timeout)) fail_timeout(what, timeout, done, cancel);
+    if (!run_until(done, timeout))
+        fail_timeout(what, "did not finish within " + std::to_string(timeout.count()) + " ms", done, cancel);
     if (out->error) BOOST_FAIL(std::string(what) + " failed: " + describe(out->error));
     if constexpr (!std::is_void_v<T>) return std::move(*out->value);
 }

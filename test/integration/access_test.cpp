@@ -1,0 +1,302 @@
+// Who may open a WebSocket: the Origin allowlist (--allowed-origins, 403 otherwise) and JWT
+// authentication (--jwt-secret for HS256, --jwt-public-key for RS256): 401 with a reason and a
+// Bearer challenge for a missing, expired, forged or unsigned token, 403 when the URL names another
+// user than the token, and the token's sub as the user id once admitted.
+#include "raw_connection.hpp"
+#include "server_fixture.hpp"
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <jwt.h>
+#include <map>
+#include <memory>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <string>
+#include <unistd.h>
+
+using namespace wshub_test;
+
+namespace {
+
+// ---- Origin -------------------------------------------------------------------------------------
+
+struct origin_server : server_fixture {
+    origin_server()
+        : server_fixture(wshub_args(1, {"--allowed-origins", "http://good.example"})) {}
+};
+
+raw_http_response upgrade_with_origin(server_fixture& f, raw_connection& c, std::string_view origin) {
+    return c.upgrade(f.port(), "/im?user_id=visitor", origin);
+}
+
+// ---- Tokens -------------------------------------------------------------------------------------
+
+const std::string hs_secret = "wshub-integration-secret-0123456789abcdef";
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+struct claims {
+    std::map<std::string, std::string> strings;
+    std::map<std::string, long> numbers;
+};
+
+claims valid_claims(const std::string& sub) {
+    return claims{{{"sub", sub}}, {{"iat", unix_now()}, {"exp", unix_now() + 3600}}};
+}
+
+// A token as an issuer using libjwt makes it.
+std::string make_token(jwt_alg_t alg, const std::string& key, const claims& c) {
+    jwt_t* raw = nullptr;
+    BOOST_REQUIRE(jwt_new(&raw) == 0);
+    std::unique_ptr<jwt_t, decltype(&jwt_free)> jwt(raw, &jwt_free);
+    const auto* key_bytes = key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data());
+    BOOST_REQUIRE(jwt_set_alg(jwt.get(), alg, key_bytes, static_cast<int>(key.size())) == 0);
+    for (const auto& [k, v] : c.strings)
+        BOOST_REQUIRE(jwt_add_grant(jwt.get(), k.c_str(), v.c_str()) == 0);
+    for (const auto& [k, v] : c.numbers)
+        BOOST_REQUIRE(jwt_add_grant_int(jwt.get(), k.c_str(), v) == 0);
+    char* out = jwt_encode_str(jwt.get());
+    BOOST_REQUIRE(out != nullptr);
+    std::string token(out);
+    std::free(out);
+    return token;
+}
+
+struct hs256_server : server_fixture {
+    hs256_server()
+        : server_fixture(wshub_args(1, {"--jwt-secret", hs_secret})) {}
+};
+
+raw_http_response upgrade_with_bearer(server_fixture& f, raw_connection& c, const std::string& token,
+                                      const std::string& target = "/im") {
+    return c.upgrade(f.port(), target, "http://127.0.0.1", {{"Authorization", "Bearer " + token}});
+}
+
+void expect_unauthorized(const raw_http_response& r, std::string_view reason_part) {
+    BOOST_TEST(r.status == 401u, "status " << r.status << " '" << r.body << "'");
+    BOOST_TEST(r.field("WWW-Authenticate") == "Bearer");
+    BOOST_TEST(r.body.find(reason_part) != std::string::npos, "body '" << r.body << "'");
+    BOOST_TEST((!r.body.empty() && r.body.back() == '\n' && r.body.find('\n') == r.body.size() - 1),
+               "the reason is one line: '" << r.body << "'");
+}
+
+// The admitted session carries the token's subject as its user id, and works.
+void expect_admitted_as(server_fixture& f, raw_connection& c, const raw_http_response& r,
+                        const std::string& sub) {
+    BOOST_REQUIRE_MESSAGE(r.status == 101u, "status " << r.status << " '" << r.body << "'");
+    const auto line = f.server.wait_for_log(" connect user_id=" + sub + " remote=");
+    BOOST_TEST(line.has_value(), "no connect line for user_id=" << sub);
+    c.send(client_frame(op_text, "hello from " + sub));
+    const auto echo = c.read_frame();
+    BOOST_TEST(echo.opcode == op_text);
+    BOOST_TEST(echo.payload == "hello from " + sub);
+}
+
+// Tokens are credentials: they must not end up in the log, not even from a refused request.
+void expect_not_logged(const server_fixture& f, const std::string& token) {
+    const auto signature = token.substr(token.rfind('.') + 1);
+    BOOST_TEST(f.server.count_log(token) == 0u);
+    if (signature.size() >= 16) BOOST_TEST(f.server.count_log(signature) == 0u);
+}
+
+// ---- RS256 --------------------------------------------------------------------------------------
+
+std::string bio_string(BIO* b) {
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(b, &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+struct rsa_pair {
+    std::string private_pem;
+    std::string public_pem;
+};
+
+rsa_pair generate_rsa() {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), &EVP_PKEY_free);
+    BOOST_REQUIRE(key != nullptr);
+    std::unique_ptr<BIO, decltype(&BIO_free)> priv(BIO_new(BIO_s_mem()), &BIO_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> pub(BIO_new(BIO_s_mem()), &BIO_free);
+    BOOST_REQUIRE(PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) ==
+                  1);
+    BOOST_REQUIRE(PEM_write_bio_PUBKEY(pub.get(), key.get()) == 1);
+    return {bio_string(priv.get()), bio_string(pub.get())};
+}
+
+// The server's key pair, made for this run and written to a temporary file for --jwt-public-key.
+struct public_key_file {
+    public_key_file()
+        : keys(generate_rsa()) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-jwt-XXXXXX.pem").string();
+        const int fd = ::mkstemps(tmpl.data(), 4);
+        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemps failed");
+        ::close(fd);
+        path = tmpl;
+        std::ofstream(path) << keys.public_pem;
+    }
+    ~public_key_file() { std::remove(path.c_str()); }
+
+    rsa_pair keys;
+    std::string path;
+};
+
+struct rs256_server : public_key_file, server_fixture {
+    rs256_server()
+        : server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(access_control)
+
+BOOST_FIXTURE_TEST_CASE(listed_origin_is_upgraded, origin_server) {
+    raw_connection c(io);
+    const auto r = upgrade_with_origin(*this, c, "http://good.example");
+    BOOST_REQUIRE_MESSAGE(r.status == 101u, "status " << r.status << " '" << r.body << "'");
+    c.send(client_frame(op_text, "in"));
+    BOOST_TEST(c.read_frame().payload == "in");
+    // Scheme and host compare without regard to case, and the default port is the same origin.
+    raw_connection spelled(io);
+    BOOST_TEST(upgrade_with_origin(*this, spelled, "HTTP://Good.Example:80").status == 101u);
+}
+
+BOOST_FIXTURE_TEST_CASE(other_origins_get_403, origin_server) {
+    for (const char* origin :
+         {"http://evil.example", "https://good.example", "http://good.example:8080",
+          "http://good.example.evil.example", "http://evil.example/http://good.example", "null"}) {
+        BOOST_TEST_CONTEXT("Origin: " << origin) {
+            raw_connection c(io);
+            const auto r = upgrade_with_origin(*this, c, origin);
+            BOOST_TEST(r.status == 403u);
+            BOOST_TEST(r.body == "origin not allowed\n");
+            const auto end = c.read_until_end();
+            BOOST_TEST(end.bytes.empty());
+        }
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(missing_origin_gets_403_when_a_list_is_configured, origin_server) {
+    raw_connection c(io);
+    const auto r = upgrade_with_origin(*this, c, "");
+    BOOST_TEST(r.status == 403u);
+    BOOST_TEST(r.body == "origin not allowed\n");
+}
+
+BOOST_FIXTURE_TEST_CASE(no_token_gets_401_with_a_bearer_challenge, hs256_server) {
+    raw_connection c(io);
+    expect_unauthorized(c.upgrade(port(), "/im"), "missing token");
+    raw_connection with_user(io);
+    expect_unauthorized(with_user.upgrade(port(), "/im?user_id=alice"), "missing token");
+    // Another scheme is not a bearer token.
+    raw_connection basic(io);
+    expect_unauthorized(basic.upgrade(port(), "/im", "http://127.0.0.1", {{"Authorization", "Basic YTpi"}}),
+                        "missing token");
+}
+
+BOOST_FIXTURE_TEST_CASE(expired_token_gets_401, hs256_server) {
+    // Well past the verifier's clock-skew leeway.
+    const auto token =
+        make_token(JWT_ALG_HS256, hs_secret,
+                   claims{{{"sub", "late"}}, {{"iat", unix_now() - 7200}, {"exp", unix_now() - 3600}}});
+    raw_connection c(io);
+    expect_unauthorized(upgrade_with_bearer(*this, c, token), "expired");
+    raw_connection q(io);
+    expect_unauthorized(q.upgrade(port(), "/im?token=" + token), "expired");
+    expect_not_logged(*this, token);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_signature_gets_401, hs256_server) {
+    const auto other_key =
+        make_token(JWT_ALG_HS256, "another-secret-of-the-same-length-0123456789", valid_claims("forger"));
+    raw_connection c(io);
+    expect_unauthorized(upgrade_with_bearer(*this, c, other_key), "signature");
+
+    // A genuine token whose claims were swapped for another user's, signature kept.
+    const auto genuine = make_token(JWT_ALG_HS256, hs_secret, valid_claims("alice"));
+    const auto forged_claims =
+        make_token(JWT_ALG_HS256, "x-secret-that-is-thirty-two-bytes-long", valid_claims("mallory"));
+    const auto head_and_claims = forged_claims.substr(0, forged_claims.rfind('.'));
+    const auto tampered = head_and_claims + genuine.substr(genuine.rfind('.'));
+    raw_connection t(io);
+    expect_unauthorized(upgrade_with_bearer(*this, t, tampered), "signature");
+    BOOST_TEST(server.count_log("connect user_id=mallory") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(unsigned_alg_none_token_gets_401, hs256_server) {
+    const auto token = make_token(JWT_ALG_NONE, "", valid_claims("nobody"));
+    BOOST_TEST_REQUIRE(token.find('.') != std::string::npos);
+    raw_connection c(io);
+    expect_unauthorized(upgrade_with_bearer(*this, c, token), "alg none");
+    raw_connection q(io);
+    expect_unauthorized(q.upgrade(port(), "/im?token=" + token), "alg none");
+    BOOST_TEST(server.count_log("connect user_id=nobody") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(valid_bearer_token_makes_its_sub_the_user_id, hs256_server) {
+    const auto token = make_token(JWT_ALG_HS256, hs_secret, valid_claims("bearer-user"));
+    raw_connection c(io);
+    expect_admitted_as(*this, c, upgrade_with_bearer(*this, c, token), "bearer-user");
+    expect_not_logged(*this, token);
+}
+
+BOOST_FIXTURE_TEST_CASE(valid_query_token_is_accepted_without_user_id, hs256_server) {
+    const auto token = make_token(JWT_ALG_HS256, hs_secret, valid_claims("query-user"));
+    raw_connection c(io);
+    expect_admitted_as(*this, c, c.upgrade(port(), "/im?token=" + token), "query-user");
+    // The same user id in the URL is fine.
+    raw_connection same(io);
+    expect_admitted_as(*this, same, same.upgrade(port(), "/im?user_id=query-user&token=" + token),
+                       "query-user");
+    expect_not_logged(*this, token);
+}
+
+BOOST_FIXTURE_TEST_CASE(user_id_other_than_the_sub_gets_403, hs256_server) {
+    const auto token = make_token(JWT_ALG_HS256, hs_secret, valid_claims("alice"));
+    raw_connection q(io);
+    const auto r = q.upgrade(port(), "/im?user_id=mallory&token=" + token);
+    BOOST_TEST(r.status == 403u, "status " << r.status << " '" << r.body << "'");
+    BOOST_TEST(r.body == "user_id does not match the token's subject\n");
+    raw_connection h(io);
+    const auto rh = upgrade_with_bearer(*this, h, token, "/im?user_id=mallory");
+    BOOST_TEST(rh.status == 403u);
+    BOOST_TEST(server.count_log("connect user_id=mallory") == 0u);
+    BOOST_TEST(server.count_log("connect user_id=alice") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(rs256_token_verified_with_the_public_key, rs256_server) {
+    const auto token = make_token(JWT_ALG_RS256, keys.private_pem, valid_claims("rsa-user"));
+    raw_connection c(io);
+    expect_admitted_as(*this, c, upgrade_with_bearer(*this, c, token), "rsa-user");
+
+    // The same claims signed by another key pair do not verify.
+    const auto stranger = generate_rsa();
+    const auto foreign = make_token(JWT_ALG_RS256, stranger.private_pem, valid_claims("stranger"));
+    raw_connection f(io);
+    expect_unauthorized(upgrade_with_bearer(*this, f, foreign), "signature");
+}
+
+BOOST_FIXTURE_TEST_CASE(hs256_token_keyed_with_the_public_pem_gets_401, rs256_server) {
+    // Algorithm confusion: the public key is public, so anyone can compute this HMAC.
+    const auto token = make_token(JWT_ALG_HS256, keys.public_pem, valid_claims("confused"));
+    raw_connection c(io);
+    expect_unauthorized(upgrade_with_bearer(*this, c, token), "algorithm");
+    raw_connection q(io);
+    expect_unauthorized(q.upgrade(port(), "/im?token=" + token), "algorithm");
+    const auto none = make_token(JWT_ALG_NONE, "", valid_claims("confused"));
+    raw_connection n(io);
+    expect_unauthorized(upgrade_with_bearer(*this, n, none), "alg none");
+    BOOST_TEST(server.count_log("connect user_id=confused") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

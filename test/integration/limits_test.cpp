@@ -1,0 +1,247 @@
+// Size and admission limits: --max-message-size closes the sender with 1009 (whole messages and
+// messages made of fragments alike) while everyone else goes on; --max-connections and
+// --max-connections-per-ip refuse the upgrade past the limit with 503 and a one-line reason, and
+// admit again once a client has left.
+#include "http_client.hpp"
+#include "raw_connection.hpp"
+#include "registration.hpp"
+#include "server_fixture.hpp"
+#include "ws_client.hpp"
+
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/test/unit_test.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace wshub_test;
+namespace asio = boost::asio;
+namespace websocket = boost::beast::websocket;
+
+namespace {
+
+constexpr std::size_t message_limit = 1000;
+
+struct small_message_server : server_fixture {
+    small_message_server()
+        : server_fixture(wshub_args(1, {"--max-message-size", std::to_string(message_limit)})) {}
+};
+
+struct two_connection_server : server_fixture {
+    two_connection_server()
+        : server_fixture(wshub_args(1, {"--max-connections", "2"})) {}
+};
+
+struct two_per_address_server : server_fixture {
+    two_per_address_server()
+        : server_fixture(wshub_args(1, {"--max-connections-per-ip", "2"})) {}
+};
+
+void expect_text(ws_client& c, const std::string& payload) {
+    const auto m = c.read();
+    BOOST_TEST(m.is_text);
+    BOOST_TEST(m.payload.size() == payload.size());
+    BOOST_TEST((m.payload == payload), "got '" << m.payload.substr(0, 40) << "'");
+}
+
+void expect_closed_with(ws_client& c, websocket::close_code code) {
+    const auto closed = c.read_close();
+    BOOST_TEST(closed.code == static_cast<unsigned>(code),
+               "close code " << closed.code << " '" << closed.reason << "'");
+    BOOST_TEST(closed.messages_before == 0u, "the oversized message must not be broadcast");
+    if (!closed.transport_error.empty())
+        BOOST_TEST_MESSAGE("after the close frame: " << closed.transport_error);
+}
+
+// A refusal of the admission checks: the status, and a body of exactly one line.
+void expect_refusal(const raw_http_response& r, unsigned status, const std::string& reason) {
+    BOOST_TEST(r.status == status, "status " << r.status << ", body '" << r.body << "'");
+    BOOST_TEST(r.body == reason + "\n");
+    BOOST_TEST(std::count(r.body.begin(), r.body.end(), '\n') == 1);
+    BOOST_TEST(r.field("Content-Type").starts_with("text/plain"));
+}
+
+// The server answers a refusal and then ends the connection: the refused client holds nothing.
+void expect_connection_ended(raw_connection& c) {
+    const auto end = c.read_until_end();
+    BOOST_TEST(end.bytes.empty(), "unexpected bytes after the refusal: " << end.bytes.size());
+    BOOST_TEST((end.end == asio::error::eof || end.end == asio::error::connection_reset), end.end.message());
+}
+
+asio::awaitable<void> pause(std::chrono::milliseconds d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// Once a client was seen to leave, its slot comes back when the server has freed the session, a
+// moment after the disconnect is logged: retry the upgrade until it is admitted, within a deadline.
+// Each refusal meanwhile must be the expected 503.
+std::unique_ptr<raw_connection> admit_again(test_io& io, std::uint16_t port, const std::string& target,
+                                            const std::string& source, const std::string& reason) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int attempts = 0;
+    for (;;) {
+        ++attempts;
+        auto c = std::make_unique<raw_connection>(io);
+        const auto r = c->upgrade(port, target, "http://127.0.0.1", {}, source);
+        if (r.status == 101) {
+            BOOST_TEST_MESSAGE("admitted again after " << attempts << " attempt(s)");
+            return c;
+        }
+        expect_refusal(r, 503, reason);
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                              "no slot came back within 10 s of the disconnect (" << attempts
+                                                                                  << " attempts)");
+        io.run(pause(std::chrono::milliseconds(20)), "pause between attempts", std::chrono::seconds(5), {});
+    }
+}
+
+// The client's side of a closing handshake on a raw connection: its close frame, the server's
+// answer with the same code, then the end of the connection.
+void close_cleanly(raw_connection& c) {
+    c.send(client_frame(op_close, close_payload(1000)));
+    const auto echo = c.read_frame();
+    BOOST_TEST(echo.opcode == op_close);
+    BOOST_TEST(close_code(echo) == 1000u);
+    const auto end = c.read_until_end();
+    BOOST_TEST(end.bytes.empty());
+    BOOST_TEST((end.end == asio::error::eof), end.end.message());
+}
+
+constexpr const char* server_full = "server is at its connection limit";
+constexpr const char* address_full = "too many connections from this address";
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(limits)
+
+BOOST_FIXTURE_TEST_CASE(message_over_max_message_size_closes_the_sender_with_1009, small_message_server) {
+    ws_client sender(io), bystander(io), other(io);
+    sender.connect(port(), "/im?user_id=big");
+    bystander.connect(port(), "/im?user_id=bystander");
+    other.connect(port(), "/im?user_id=other");
+    for (const char* id : {"big", "bystander", "other"})
+        wait_until_registered(server, id);
+
+    // Exactly the limit is allowed.
+    const std::string at_limit(message_limit, 'a');
+    sender.send_text(at_limit);
+    for (auto* c : {&sender, &bystander, &other})
+        expect_text(*c, at_limit);
+
+    sender.send_binary(std::string(message_limit + 1, 'b'));
+    expect_closed_with(sender, websocket::close_code::too_big);
+    BOOST_TEST(server.wait_for_log("disconnect user_id=big").has_value());
+
+    // The bystander was connected all along and still gets every broadcast, and nothing else:
+    // the next message it reads is the one sent after the oversized one.
+    other.send_text("after the oversized message");
+    expect_text(bystander, "after the oversized message");
+    expect_text(other, "after the oversized message");
+    bystander.send_text("the bystander still sends");
+    expect_text(other, "the bystander still sends");
+    expect_text(bystander, "the bystander still sends");
+}
+
+BOOST_FIXTURE_TEST_CASE(fragments_adding_up_past_max_message_size_get_1009, small_message_server) {
+    ws_client sender(io), bystander(io);
+    sender.connect(port(), "/im?user_id=fragments");
+    bystander.connect(port(), "/im?user_id=bystander");
+    wait_until_registered(server, "bystander");
+
+    // Fragments that add up to exactly the limit make one allowed message.
+    sender.send_fragmented({std::string(400, 'x'), std::string(400, 'y'), std::string(200, 'z')}, true);
+    const std::string whole = std::string(400, 'x') + std::string(400, 'y') + std::string(200, 'z');
+    expect_text(bystander, whole);
+    expect_text(sender, whole);
+
+    // Each fragment is well below the limit; the third takes the message past it.
+    sender.send_fragmented({std::string(400, '1'), std::string(400, '2'), std::string(400, '3')}, false);
+    expect_closed_with(sender, websocket::close_code::too_big);
+
+    ws_client other(io);
+    other.connect(port(), "/im?user_id=other");
+    other.send_text("still broadcasting");
+    expect_text(bystander, "still broadcasting");
+    expect_text(other, "still broadcasting");
+}
+
+BOOST_FIXTURE_TEST_CASE(upgrade_past_max_connections_gets_503_until_a_client_leaves, two_connection_server) {
+    raw_connection a(io), b(io);
+    a.upgrade_ok(port(), "/im?user_id=a");
+    b.upgrade_ok(port(), "/im?user_id=b");
+
+    // Refusals hold no slot: however many there are, the count stays at two.
+    for (int i = 0; i < 3; ++i) {
+        raw_connection refused(io);
+        expect_refusal(refused.upgrade(port(), "/im?user_id=c"), 503, server_full);
+        expect_connection_ended(refused);
+    }
+    BOOST_TEST(server.count_log("refused GET /im") >= 3u);
+    // The limit is on WebSocket sessions: plain HTTP is still answered.
+    BOOST_TEST(http_get(port(), "/ping").result_int() == 200u);
+
+    close_cleanly(a);
+    BOOST_REQUIRE(server.wait_for_log("disconnect user_id=a").has_value());
+    auto c = admit_again(io, port(), "/im?user_id=c", "127.0.0.1", server_full);
+
+    // The slot that came back is taken again.
+    raw_connection d(io);
+    expect_refusal(d.upgrade(port(), "/im?user_id=d"), 503, server_full);
+
+    // The admitted clients are served: c's message reaches b.
+    c->send(client_frame(op_text, "from c"));
+    const auto at_b = b.read_frame();
+    BOOST_TEST(at_b.opcode == op_text);
+    BOOST_TEST(at_b.payload == "from c");
+}
+
+BOOST_FIXTURE_TEST_CASE(connections_are_counted_per_source_address, two_per_address_server) {
+    raw_connection a1(io), a2(io), b1(io), b2(io), c1(io);
+    a1.upgrade_ok(port(), "/im?user_id=a1", "127.0.0.1");
+    a2.upgrade_ok(port(), "/im?user_id=a2", "127.0.0.1");
+    {
+        raw_connection a3(io);
+        expect_refusal(a3.upgrade(port(), "/im?user_id=a3", "http://127.0.0.1", {}, "127.0.0.1"), 503,
+                       address_full);
+        expect_connection_ended(a3);
+    }
+    // Another address has its own count.
+    b1.upgrade_ok(port(), "/im?user_id=b1", "127.0.0.2");
+    b2.upgrade_ok(port(), "/im?user_id=b2", "127.0.0.2");
+    {
+        raw_connection b3(io);
+        expect_refusal(b3.upgrade(port(), "/im?user_id=b3", "http://127.0.0.1", {}, "127.0.0.2"), 503,
+                       address_full);
+    }
+    c1.upgrade_ok(port(), "/im?user_id=c1", "127.0.0.3");
+    // The server saw the addresses the clients were bound to.
+    const auto b1_line = server.wait_for_log("connect user_id=b1 ");
+    BOOST_REQUIRE(b1_line.has_value());
+    BOOST_TEST(b1_line->find("remote=127.0.0.2:") != std::string::npos, *b1_line);
+
+    // a1 vanishes without a closing handshake; its address gets one slot back, the other does not.
+    a1.close();
+    BOOST_REQUIRE(server.wait_for_log("disconnect user_id=a1").has_value());
+    auto a4 = admit_again(io, port(), "/im?user_id=a4", "127.0.0.1", address_full);
+    {
+        raw_connection a5(io), b4(io);
+        expect_refusal(a5.upgrade(port(), "/im?user_id=a5", "http://127.0.0.1", {}, "127.0.0.1"), 503,
+                       address_full);
+        expect_refusal(b4.upgrade(port(), "/im?user_id=b4", "http://127.0.0.1", {}, "127.0.0.2"), 503,
+                       address_full);
+    }
+
+    // Everyone admitted is one hub: a4's message reaches a client of each address.
+    a4->send(client_frame(op_text, "from a4"));
+    for (auto* c : {&a2, &b2, &c1}) {
+        const auto f = c->read_frame();
+        BOOST_TEST(f.opcode == op_text);
+        BOOST_TEST(f.payload == "from a4");
+    }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
