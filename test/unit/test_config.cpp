@@ -1,7 +1,6 @@
 #include "wshub/config.hpp"
 
 #include <boost/test/unit_test.hpp>
-
 #include <vector>
 
 using namespace wshub;
@@ -27,7 +26,8 @@ BOOST_AUTO_TEST_CASE(defaults_match_the_seed) {
 }
 
 BOOST_AUTO_TEST_CASE(environment_is_read_and_a_flag_wins) {
-    auto r = parse({"--port", "4000"}, {"WSHUB_PORT=5000", "WSHUB_THREADS=3", "WSHUB_DRAIN_TIMEOUT=1.5", "OTHER=1"});
+    auto r = parse({"--port", "4000"},
+                   {"WSHUB_PORT=5000", "WSHUB_THREADS=3", "WSHUB_DRAIN_TIMEOUT=1.5", "OTHER=1"});
     BOOST_REQUIRE(r.cfg);
     BOOST_TEST(r.cfg->port == 4000);
     BOOST_TEST(r.cfg->threads == 3u);
@@ -37,8 +37,9 @@ BOOST_AUTO_TEST_CASE(environment_is_read_and_a_flag_wins) {
 BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
     auto r = parse({"--help"});
     BOOST_TEST(!r.cfg);
-    for (auto flag : {"--address", "--port", "--threads", "--max-queued-bytes", "--max-message-size", "--drain-timeout",
-                      "--handshake-timeout", "--ping-interval", "--log-level", "--inbox-capacity"})
+    for (auto flag :
+         {"--address", "--port", "--threads", "--max-queued-bytes", "--max-message-size", "--drain-timeout",
+          "--handshake-timeout", "--ping-interval", "--log-level", "--inbox-capacity"})
         BOOST_TEST(r.help.find(flag) != std::string::npos, flag);
 }
 

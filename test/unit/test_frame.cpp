@@ -30,7 +30,8 @@ BOOST_AUTO_TEST_CASE(length_encodings_switch_at_126_and_65536) {
         } else {
             BOOST_TEST(len7 == 127);
             std::uint64_t v = 0;
-            for (int i = 0; i < 8; ++i) v = v << 8 | static_cast<unsigned char>(out[2 + i]);
+            for (int i = 0; i < 8; ++i)
+                v = v << 8 | static_cast<unsigned char>(out[2 + i]);
             BOOST_TEST(v == n);
         }
     }

@@ -1,8 +1,7 @@
 #include "wshub/outbox.hpp"
 
-#include <boost/test/unit_test.hpp>
-
 #include <array>
+#include <boost/test/unit_test.hpp>
 #include <string>
 
 using namespace wshub;
@@ -99,7 +98,8 @@ BOOST_AUTO_TEST_CASE(long_backlog_is_compacted_without_losing_order) {
         box.push(make_chunk(s));
     }
     std::string got;
-    while (!box.empty()) got += take(box, 7);
+    while (!box.empty())
+        got += take(box, 7);
     BOOST_TEST(got == expected);
 }
 
