@@ -86,13 +86,20 @@ asio::awaitable<void> session::reader(upgrade_request request) {
     ws_.read_message_max(cfg.max_message_size);
     ws_.auto_fragment(false);
 
+    // The session joins its shard when the 101 response is queued (queue_protocol_bytes), not when
+    // the handshake completes: a client that has seen the 101 must get every later broadcast, and
+    // those are queued behind the response.
+    handshake_pending_ = true;
     auto [accept_ec] = co_await ws_.async_accept(request, asio::as_tuple(asio::use_awaitable));
+    handshake_pending_ = false;
     if (accept_ec) {
         spdlog::debug("handshake failed user_id={} remote={}: {}", user_id_, remote_, accept_ec.message());
         close_reason_ = "handshake failed";
+        if (registered_) {
+            shard_.remove(*this);
+            registered_ = false;
+        }
     } else {
-        shard_.add(*this);
-        registered_ = true;
         spdlog::info("connect user_id={} remote={}", user_id_, remote_);
 
         for (;;) {
@@ -230,8 +237,10 @@ void session::keepalive(std::chrono::steady_clock::time_point now) {
         force_close();
         return;
     }
-    if (silent < cfg.ping_interval || ping_in_flight_) return;
+    // One ping per interval of silence: an unanswered ping is not repeated on every sweep.
+    if (silent < cfg.ping_interval || now - last_ping_ < cfg.ping_interval || ping_in_flight_) return;
     ping_in_flight_ = true;
+    last_ping_ = now;
     asio::co_spawn(
         ws_.get_executor(),
         [self = shared_from_this()]() -> asio::awaitable<void> {
@@ -274,6 +283,7 @@ void session::force_close() {
 
 bool session::queue_protocol_bytes(std::string bytes) {
     if (dead_) return false;
+    const bool joins_shard = handshake_pending_ && !registered_ && bytes.starts_with("HTTP/1.1 101");
     const bool is_close = is_close_frame(bytes);
     if (is_close) closing_ = true; // the close frame gets out even past the limit; nothing follows it
     auto owner = std::make_shared<const std::string>(std::move(bytes));
@@ -284,6 +294,10 @@ bool session::queue_protocol_bytes(std::string bytes) {
         return false;
     }
     if (result == outbox::push_result::closed) return false;
+    if (joins_shard) {
+        shard_.add(*this);
+        registered_ = true;
+    }
     wake_writer();
     return true;
 }

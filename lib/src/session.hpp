@@ -78,8 +78,10 @@ class session final : public std::enable_shared_from_this<session>, private deta
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
-    std::chrono::steady_clock::time_point last_heard_; // last message or control frame from the peer
+    std::chrono::steady_clock::time_point last_heard_;  // last message or control frame from the peer
+    std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
     bool ping_in_flight_ = false;
+    bool handshake_pending_ = false; // async_accept is running: the next protocol bytes are the response
     bool registered_ = false;
     bool writing_ = false; // a write of the outbox's front is on the wire
     bool reader_done_ = false;
