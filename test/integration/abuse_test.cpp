@@ -234,8 +234,6 @@ class harness {
         BOOST_TEST(x.read().payload == "after the abuse");
     }
 
-    std::size_t pair_sent() const { return pair_sent_; }
-
   private:
     asio::awaitable<void> run_abuse(asio::awaitable<void> abuse) {
         co_await std::move(abuse);

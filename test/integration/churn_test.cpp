@@ -6,7 +6,6 @@
 #include "ws_client.hpp"
 
 #include <boost/test/unit_test.hpp>
-#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,11 +52,30 @@ asio::awaitable<void> publish(ws_client& pub, churn_state& s) {
     }
 }
 
+// A client listed in churn_state::live for exactly as long as it exists, even when an
+// operation throws.
+class listed_client {
+  public:
+    listed_client(test_io& io, std::set<ws_client*>& live)
+        : client_(io)
+        , live_(live) {
+        live_.insert(&client_);
+    }
+    ~listed_client() { live_.erase(&client_); }
+    listed_client(const listed_client&) = delete;
+    listed_client& operator=(const listed_client&) = delete;
+
+    ws_client* operator->() noexcept { return &client_; }
+
+  private:
+    ws_client client_;
+    std::set<ws_client*>& live_;
+};
+
 // Connects and leaves `connects_each` times, in one of three ways each time.
 asio::awaitable<void> churn_loop(test_io& io, churn_state& s, int id) {
     for (int k = 0; k < connects_each; ++k) {
-        auto c = std::make_unique<ws_client>(io);
-        s.live.insert(c.get());
+        listed_client c(io, s.live);
         co_await c->async_connect(s.port, "/im?user_id=churn-" + std::to_string(id));
         switch ((id + k) % 3) {
         case 0: // reads some messages, then the closing handshake
@@ -74,7 +92,6 @@ asio::awaitable<void> churn_loop(test_io& io, churn_state& s, int id) {
             c->drop();
             break;
         }
-        s.live.erase(c.get());
     }
     --s.churners_left;
 }

@@ -27,7 +27,8 @@ void every_client_gets_its_queue_then_1001(server_fixture& f, bool use_sigint) {
     }
     for (int i = 0; i < queued; ++i)
         clients[0]->send_text("queued " + std::to_string(i));
-    // The sender has its own copies back, so the hub has handed all three to every shard.
+    // Its own copies came back, so the hub has taken all three; on shutdown it hands out what it
+    // has to every shard before any close frame is sent.
     for (int i = 0; i < queued; ++i)
         BOOST_TEST(clients[0]->read().payload == "queued " + std::to_string(i));
 
