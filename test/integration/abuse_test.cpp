@@ -10,7 +10,6 @@
 // fixture checks that it exits cleanly.
 #include "http_client.hpp"
 #include "raw_connection.hpp"
-#include "registration.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
@@ -36,8 +35,7 @@ using std::chrono::milliseconds;
 namespace {
 
 // Under the sanitizers RSS measures the sanitizer's bookkeeping (ASan's quarantine keeps freed
-// memory, TSan's shadow memory is several times the program's): it is reported, not asserted,
-// and the volumes are smaller.
+// memory, TSan's shadow memory is several times the program's): it is reported, not asserted.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool sanitized = true;
 #else
@@ -137,8 +135,6 @@ class harness {
         raise_descriptor_limit();
         a_.connect(f.port(), "/im?user_id=pair-a");
         b_.connect(f.port(), "/im?user_id=pair-b");
-        wait_until_registered(f.server, "pair-a");
-        wait_until_registered(f.server, "pair-b");
         watch(a_, "pair-a");
         watch(b_, "pair-b");
     }
@@ -227,8 +223,6 @@ class harness {
         ws_client x(f_.io), y(f_.io);
         x.connect(f_.port(), "/im?user_id=after-x");
         y.connect(f_.port(), "/im?user_id=after-y");
-        wait_until_registered(f_.server, "after-x");
-        wait_until_registered(f_.server, "after-y");
         x.send_text("after the abuse");
         BOOST_TEST(y.read().payload == "after the abuse");
         BOOST_TEST(x.read().payload == "after the abuse");
@@ -457,7 +451,6 @@ void resets_during_stream(server_fixture& f, int victims, std::size_t messages) 
     harness h(f);
     ws_client publisher(f.io);
     publisher.connect(f.port(), "/im?user_id=publisher");
-    wait_until_registered(f.server, "publisher");
     h.watch(publisher, "publisher");
     std::vector<std::unique_ptr<raw_connection>> v;
     for (int i = 0; i < victims; ++i) {
@@ -503,7 +496,6 @@ void stuck_reader_during_big_stream(server_fixture& f, std::size_t push_bytes, s
     harness h(f);
     ws_client publisher(f.io);
     publisher.connect(f.port(), "/im?user_id=publisher");
-    wait_until_registered(f.server, "publisher");
     h.watch(publisher, "publisher");
     raw_connection stuck(f.io);
     stuck.connect(f.port(), "127.0.0.1", 4096);
@@ -643,11 +635,11 @@ BOOST_FIXTURE_TEST_CASE(clients_resetting_mid_stream, abuse_server<1>) {
 }
 
 BOOST_FIXTURE_TEST_CASE(client_that_stops_reading_keeps_memory_bounded, unlimited_server<1>) {
-    stuck_reader_during_big_stream(*this, sanitized ? 16 * mib : 64 * mib, 32 * mib);
+    stuck_reader_during_big_stream(*this, 64 * mib, 32 * mib);
 }
 
 BOOST_FIXTURE_TEST_CASE(flooder_without_rate_limits_is_only_slowed_down, flood_server<1>) {
-    flood_without_rate_limits(*this, sanitized ? 5000 : 50000, 200);
+    flood_without_rate_limits(*this, 50000, 200);
 }
 
 BOOST_FIXTURE_TEST_CASE(flooder_with_default_rate_limits_gets_1008, abuse_server<1>) {
@@ -661,7 +653,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_AUTO_TEST_SUITE(abuse_mt)
 
 BOOST_FIXTURE_TEST_CASE(garbage_and_half_requests, abuse_server<2>) {
-    garbage_connections(*this, sanitized ? 600 : 2000, sanitized ? 100 : 250);
+    garbage_connections(*this, 2000, 250);
 }
 
 BOOST_FIXTURE_TEST_CASE(clients_resetting_mid_stream, abuse_server<2>) {
@@ -669,11 +661,11 @@ BOOST_FIXTURE_TEST_CASE(clients_resetting_mid_stream, abuse_server<2>) {
 }
 
 BOOST_FIXTURE_TEST_CASE(client_that_stops_reading_keeps_memory_bounded, unlimited_server<2>) {
-    stuck_reader_during_big_stream(*this, sanitized ? 16 * mib : 64 * mib, 32 * mib);
+    stuck_reader_during_big_stream(*this, 64 * mib, 32 * mib);
 }
 
 BOOST_FIXTURE_TEST_CASE(flooder_without_rate_limits_is_only_slowed_down, flood_server<2>) {
-    flood_without_rate_limits(*this, sanitized ? 5000 : 50000, 200);
+    flood_without_rate_limits(*this, 50000, 200);
 }
 
 BOOST_FIXTURE_TEST_CASE(flooder_with_default_rate_limits_gets_1008, abuse_server<2>) {

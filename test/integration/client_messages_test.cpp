@@ -5,7 +5,6 @@
 // connection comes back only after the server has processed the message, and a ping from the
 // receiver comes back behind anything that was queued for it.
 #include "raw_connection.hpp"
-#include "registration.hpp"
 #include "server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -48,7 +47,6 @@ BOOST_FIXTURE_TEST_CASE(drop_mode_delivers_a_client_message_to_nobody, drop_serv
     raw_connection sender(io), receiver(io);
     sender.upgrade_ok(port(), "/im?user_id=sender");
     receiver.upgrade_ok(port(), "/im?user_id=receiver");
-    wait_until_registered(server, "receiver");
 
     sender.send(client_frame(op_text, "should go nowhere"));
     sender.send(client_frame(op_binary, std::string(3000, '\x01')));
@@ -75,7 +73,6 @@ BOOST_FIXTURE_TEST_CASE(broadcast_mode_delivers_the_same_exchange_to_everyone, s
     raw_connection sender(io), receiver(io);
     sender.upgrade_ok(port(), "/im?user_id=sender");
     receiver.upgrade_ok(port(), "/im?user_id=receiver");
-    wait_until_registered(server, "receiver");
 
     sender.send(client_frame(op_text, "goes to everyone"));
     auto at_sender = ping_and_collect(sender, "after-message");

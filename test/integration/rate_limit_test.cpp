@@ -1,7 +1,6 @@
 // Per-connection inbound rate limits (--rate-limit messages/s, --rate-limit-bytes bytes/s): a
 // client that floods is closed with 1008, a client that keeps under the rate for longer than one
 // burst is never closed, and what it sends keeps reaching everyone while the flooder is cut off.
-#include "registration.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
@@ -103,8 +102,6 @@ void flooder_is_closed_and_polite_client_is_not(server_fixture& f, traffic& t) {
     polite.connect(f.port(), "/im?user_id=polite");
     flooder.connect(f.port(), "/im?user_id=flooder");
     receiver.connect(f.port(), "/im?user_id=receiver");
-    for (const char* id : {"polite", "flooder", "receiver"})
-        wait_until_registered(f.server, id);
 
     // The well-behaved client is already sending when the flood starts.
     const auto start = std::chrono::steady_clock::now();
