@@ -63,6 +63,7 @@ asio::awaitable<void> session::run(upgrade_request request) {
     // Both halves catch their own errors, so neither cancels the other: the writer outlives the
     // reader just long enough to flush the close frame.
     co_await (reader(std::move(request)) && writer());
+    co_await discard_until_peer_closes();
 }
 
 asio::awaitable<void> session::reader(upgrade_request request) {
@@ -191,6 +192,24 @@ asio::awaitable<void> session::writer() {
         error_code ec;
         socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     }
+}
+
+asio::awaitable<void> session::discard_until_peer_closes() {
+    // Closing a socket that still has unread bytes makes the kernel send a reset, which can
+    // overtake our close frame: a client cut off mid-message (1009, 1002, ...) would see a reset
+    // instead of the code. So after the half-close, read and drop what the peer still sends
+    // until it closes its side too, for at most the closing-handshake time.
+    if (dead_ || !closing_) co_return;
+    linger_.expires_after(shard_.state().cfg.handshake_timeout);
+    linger_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec) self->force_close();
+    });
+    for (;;) {
+        auto [ec, n] = co_await socket().async_read_some(asio::buffer(first_bytes_),
+                                                         asio::as_tuple(asio::use_awaitable));
+        if (ec) break;
+    }
+    linger_.cancel();
 }
 
 void session::deliver(const frame_batch_ptr& batch) {

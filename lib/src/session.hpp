@@ -55,6 +55,8 @@ class session final : public std::enable_shared_from_this<session>, private deta
   private:
     boost::asio::awaitable<void> reader(upgrade_request request);
     boost::asio::awaitable<void> writer();
+    // The lingering close: after our close frame and half-close, drains the peer's last bytes.
+    boost::asio::awaitable<void> discard_until_peer_closes();
     // One whole message (all its fragments), or the error that ended the connection.
     boost::asio::awaitable<std::tuple<boost::system::error_code, std::string>> read_message();
     void wake_writer() { wakeup_.cancel(); }
@@ -71,7 +73,7 @@ class session final : public std::enable_shared_from_this<session>, private deta
     std::string remote_;
     outbox outbox_;
     boost::asio::steady_timer wakeup_; // the idle writer waits on it; cancel() wakes it
-    boost::asio::steady_timer linger_; // bounds the final flush once the reader is done
+    boost::asio::steady_timer linger_; // bounds the final flush and the lingering close
     boost::beast::websocket::stream<detail::session_stream> ws_;
     std::array<char, 128> first_bytes_{};
     std::string close_reason_;     // why the connection ended, for the log
