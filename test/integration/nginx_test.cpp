@@ -2,13 +2,18 @@
 // codes must pass through the proxy unchanged.
 #include "http_client.hpp"
 #include "nginx_process.hpp"
+#include "raw_ws_client.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/test/unit_test.hpp>
+#include <exception>
 #include <string>
 
 using namespace wshub_test;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
 namespace websocket = boost::beast::websocket;
 
 namespace {
@@ -16,6 +21,28 @@ namespace {
 struct server_behind_nginx : server_fixture {
     server_behind_nginx()
         : nginx(port()) {}
+
+    nginx_process nginx;
+};
+
+// The shipped timing scaled down about 40 times: nginx cuts a proxied connection after
+// proxy_read_timeout (120 s) without a byte from wshub, and wshub pings a client that has been
+// silent for --ping-interval (25 s).
+constexpr const char* scaled_proxy_timeout = "3s";
+
+struct pinging_server_behind_nginx : server_fixture {
+    pinging_server_behind_nginx()
+        : server_fixture(wshub_args(1, {"--ping-interval", "1", "--idle-timeout", "10"}))
+        , nginx(port(), scaled_proxy_timeout) {}
+
+    nginx_process nginx;
+};
+
+// The control: pings far apart, so nothing crosses the proxy while the client is idle.
+struct silent_server_behind_nginx : server_fixture {
+    silent_server_behind_nginx()
+        : server_fixture(wshub_args(1, {"--ping-interval", "120", "--idle-timeout", "240"}))
+        , nginx(port(), scaled_proxy_timeout) {}
 
     nginx_process nginx;
 };
@@ -67,6 +94,38 @@ BOOST_FIXTURE_TEST_CASE(shutdown_close_code_passes_through_nginx, server_behind_
     server.terminate();
     BOOST_TEST(proxied.read_close().code == static_cast<unsigned>(websocket::close_code::going_away));
     BOOST_TEST(server.wait_exit() == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(idle_client_behind_nginx_outlives_the_proxy_read_timeout,
+                        pinging_server_behind_nginx) {
+    // Eight pings at one a second keep the client idle for three times nginx's read timeout:
+    // about six minutes at the shipped timing. Then a broadcast must still reach it.
+    constexpr int pings_to_wait = 8;
+    ws_client idle(io, std::chrono::seconds(60)), publisher(io);
+    idle.connect(nginx.port(), "/im?user_id=idle");
+    publisher.connect(port(), "/im?user_id=publisher");
+
+    int pings = 0;
+    std::exception_ptr publish_error;
+    idle.stream().control_callback([&](websocket::frame_type kind, beast::string_view) {
+        if (kind != websocket::frame_type::ping || ++pings != pings_to_wait) return;
+        asio::co_spawn(io.context(), publisher.async_send("still connected", true),
+                       [&](std::exception_ptr e) { publish_error = e; });
+    });
+    // The pending read answers each ping with a pong, as a browser does.
+    const auto m = idle.read();
+    BOOST_TEST(!publish_error);
+    BOOST_TEST(pings >= pings_to_wait);
+    BOOST_TEST(m.payload == "still connected");
+}
+
+BOOST_FIXTURE_TEST_CASE(without_pings_nginx_cuts_an_idle_client, silent_server_behind_nginx) {
+    // What the pings are for: with none, nginx ends the idle connection at its read timeout.
+    raw_ws_client idle(io, std::nullopt, std::chrono::seconds(30));
+    idle.upgrade(nginx.port(), "/im?user_id=idle");
+    const auto end = idle.read_until_end();
+    BOOST_TEST(end.bytes.empty(), "wshub sent " << end.bytes.size() << " bytes to an idle client");
+    BOOST_TEST((end.end == asio::error::eof || end.end == asio::error::connection_reset), end.end.message());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -57,8 +57,14 @@ boost::test_tools::assertion_result nginx_available(boost::unit_test::test_unit_
 }
 
 std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream_port,
-                              std::uint16_t listen_port, const std::string& prefix_dir) {
+                              std::uint16_t listen_port, const std::string& prefix_dir,
+                              const std::string& proxy_timeout) {
     std::string conf = shipped;
+    if (!proxy_timeout.empty()) {
+        const auto timeouts = replace_all(conf, std::regex(R"(\b(proxy_(read|send)_timeout)\s+[^;]+;)"),
+                                          "$1 " + proxy_timeout + ";");
+        BOOST_REQUIRE_MESSAGE(timeouts > 0, "docker/nginx.conf sets no proxy_read_timeout to scale down");
+    }
     const auto upstreams =
         replace_all(conf, std::regex(R"(\bwshub:23333\b)"), "127.0.0.1:" + std::to_string(upstream_port));
     BOOST_REQUIRE_MESSAGE(upstreams > 0,
@@ -80,13 +86,15 @@ std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream
     return conf;
 }
 
-nginx_prefix::nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port) {
+nginx_prefix::nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port,
+                           const std::string& proxy_timeout) {
     std::string tmpl = (fs::temp_directory_path() / "wshub-nginx-XXXXXX").string();
     BOOST_REQUIRE_MESSAGE(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
     dir_ = tmpl;
     fs::create_directories(dir_ + "/logs");
-    const std::string conf = fill_nginx_config(
-        read_file(std::string(WSHUB_SOURCE_DIR) + "/docker/nginx.conf"), upstream_port, listen_port, dir_);
+    const std::string conf =
+        fill_nginx_config(read_file(std::string(WSHUB_SOURCE_DIR) + "/docker/nginx.conf"), upstream_port,
+                          listen_port, dir_, proxy_timeout);
     std::ofstream(config_path()) << conf;
 }
 
@@ -108,11 +116,11 @@ std::vector<std::string> nginx_prefix::command(std::vector<std::string> extra) c
     return argv;
 }
 
-nginx_process::nginx_process(std::uint16_t upstream_port) {
+nginx_process::nginx_process(std::uint16_t upstream_port, const std::string& proxy_timeout) {
     // The free port can be taken by someone else before nginx binds it: then try another.
     for (int attempt = 0; attempt < 3; ++attempt) {
         port_ = free_loopback_port();
-        prefix_ = std::make_unique<nginx_prefix>(upstream_port, port_);
+        prefix_ = std::make_unique<nginx_prefix>(upstream_port, port_, proxy_timeout);
         // SIGTERM if the runner dies: the master then stops its workers too.
         child_ = std::make_unique<child_process>(prefix_->command(), "[nginx] ", true, SIGTERM);
         // The master binds and listens before it starts the workers.

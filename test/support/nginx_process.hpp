@@ -19,13 +19,17 @@ boost::test_tools::assertion_result nginx_available(boost::unit_test::test_unit_
 
 // The shipped config with the deployment's names replaced by loopback addresses; fails the test
 // if the config no longer has what is replaced (the substitution would silently do nothing).
+// A non-empty `proxy_timeout` (e.g. "2s") replaces the shipped proxy_read/send_timeout, so that a
+// test can scale the deployment's timing down.
 std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream_port,
-                              std::uint16_t listen_port, const std::string& prefix_dir);
+                              std::uint16_t listen_port, const std::string& prefix_dir,
+                              const std::string& proxy_timeout = {});
 
 // A temporary nginx prefix directory (removed on destruction) holding the filled config.
 class nginx_prefix {
   public:
-    nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port);
+    nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port,
+                 const std::string& proxy_timeout = {});
     ~nginx_prefix();
     nginx_prefix(const nginx_prefix&) = delete;
     nginx_prefix& operator=(const nginx_prefix&) = delete;
@@ -44,7 +48,7 @@ class nginx_prefix {
 class nginx_process {
   public:
     // Starts nginx in front of 127.0.0.1:`upstream_port` and waits (bounded) until it accepts.
-    explicit nginx_process(std::uint16_t upstream_port);
+    explicit nginx_process(std::uint16_t upstream_port, const std::string& proxy_timeout = {});
     // Stops nginx (SIGTERM, then SIGKILL to its process group if it lingers) and reaps it.
     ~nginx_process();
     nginx_process(const nginx_process&) = delete;
