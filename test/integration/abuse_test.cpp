@@ -617,6 +617,7 @@ void flood_with_default_rate_limits(server_fixture& f, std::size_t count) {
     BOOST_TEST((after_close.end == asio::error::eof || after_close.end == asio::error::connection_reset),
                after_close.end.message());
     h.check({{"flood", std::nullopt}});
+    BOOST_TEST(f.server.wait_for_log_count("closing user_id=flooder", 1)); // the log comes through a pipe
     BOOST_TEST(f.server.count_log("closing user_id=flooder") == 1u);
     BOOST_TEST(f.server.count_log("closing user_id=pair-") == 0u);
     h.check_server_after();

@@ -129,6 +129,7 @@ void flooder_is_closed_and_polite_client_is_not(server_fixture& f, traffic& t) {
     BOOST_TEST(t.flooder_closed.reason.find("rate limit") != std::string::npos, t.flooder_closed.reason);
     BOOST_TEST(t.flood_seen_by_receiver < static_cast<std::size_t>(t.flood_count),
                "the whole flood was broadcast");
+    BOOST_TEST(f.server.wait_for_log_count("closing user_id=flooder", 1)); // the log comes through a pipe
     BOOST_TEST(f.server.count_log("closing user_id=flooder") == 1u);
     BOOST_TEST(f.server.count_log("closing user_id=polite") == 0u);
 
