@@ -1,13 +1,13 @@
 #include "session.hpp"
 
 #include "hub.hpp"
+#include "log_exception.hpp"
 #include "shard.hpp"
 
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <span>
@@ -48,7 +48,7 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetc
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
     , outbox_(owner.state().cfg.max_queued_bytes)
-    , wakeup_(socket.get_executor(), asio::steady_timer::time_point::max())
+    , flushed_(socket.get_executor(), asio::steady_timer::time_point::max())
     , linger_(socket.get_executor())
     , ws_(std::move(socket), std::move(prefetched), static_cast<detail::write_sink&>(*this))
     , slot_(std::move(slot))
@@ -59,10 +59,8 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetc
 session::~session() = default;
 
 asio::awaitable<void> session::run(upgrade_request request) {
-    using namespace asio::experimental::awaitable_operators;
-    // Both halves catch their own errors, so neither cancels the other: the writer outlives the
-    // reader just long enough to flush the close frame.
-    co_await (reader(std::move(request)) && writer());
+    co_await reader(std::move(request));
+    co_await flush_before_close();
     co_await discard_until_peer_closes();
 }
 
@@ -93,6 +91,7 @@ asio::awaitable<void> session::reader(upgrade_request request) {
     handshake_pending_ = true;
     auto [accept_ec] = co_await ws_.async_accept(request, asio::as_tuple(asio::use_awaitable));
     handshake_pending_ = false;
+    request = {}; // its header fields would otherwise live in this frame as long as the client
     if (accept_ec) {
         spdlog::debug("handshake failed user_id={} remote={}: {}", user_id_, remote_, accept_ec.message());
         close_reason_ = "handshake failed";
@@ -132,13 +131,23 @@ asio::awaitable<void> session::reader(upgrade_request request) {
     }
 
     reader_done_ = true;
-    wake_writer();
-    if (!outbox_.empty() && !dead_) {
+}
+
+asio::awaitable<void> session::flush_before_close() {
+    if (writer_running_ && !dead_) {
         // Give a slow peer a bounded time to take the rest (the close frame among it).
         linger_.expires_after(shard_.state().cfg.handshake_timeout);
         linger_.async_wait([self = shared_from_this()](error_code ec) {
             if (!ec) self->force_close();
         });
+        while (writer_running_ && !dead_)
+            co_await flushed_.async_wait(asio::as_tuple(asio::use_awaitable)); // woken by the writer's end
+        linger_.cancel();
+    }
+    if (!dead_ && closing_) {
+        // The close frame is out: half-close so the peer sees the end after it.
+        error_code ec;
+        socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
     }
 }
 
@@ -166,32 +175,40 @@ asio::awaitable<std::tuple<error_code, std::string>> session::read_message() {
     }
 }
 
+void session::start_writer() {
+    if (writer_running_ || dead_) return;
+    writer_running_ = true;
+    // The writer coroutine exists only while the outbox has bytes: an idle client keeps no
+    // writer frame. The completion handler holds the session until the writer has ended.
+    asio::co_spawn(ws_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
+        if (!e) return;
+        log_exception{"writer"}(e);
+        self->force_close();
+        self->writer_done();
+    });
+}
+
+void session::writer_done() {
+    writer_running_ = false;
+    flushed_.cancel();
+}
+
 asio::awaitable<void> session::writer() {
     // Chunks are whole frame batches, so a few buffers cover a long backlog.
     std::array<asio::const_buffer, 16> buffers;
-    for (;;) {
-        if (outbox_.empty() || dead_) {
-            if (reader_done_ || dead_) break;
-            co_await wakeup_.async_wait(asio::as_tuple(asio::use_awaitable));
-            continue;
-        }
+    while (!outbox_.empty() && !dead_) {
         const std::size_t n = outbox_.prepare(buffers);
-        writing_ = true;
         auto [ec, written] = co_await socket().async_write_some(std::span(buffers.data(), n),
                                                                 asio::as_tuple(asio::use_awaitable));
-        writing_ = false;
         outbox_.consume(written);
         if (ec) {
             force_close(); // the reader learns of it through its read
             break;
         }
     }
-    linger_.cancel();
-    if (!dead_ && closing_) {
-        // The close frame is out: half-close so the peer sees the end after it.
-        error_code ec;
-        socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    }
+    // Here, not in the completion handler: co_spawn posts that, and a delivery in between would
+    // find the writer still marked running and leave its bytes unsent.
+    writer_done();
 }
 
 asio::awaitable<void> session::discard_until_peer_closes() {
@@ -215,7 +232,7 @@ asio::awaitable<void> session::discard_until_peer_closes() {
 void session::deliver(const frame_batch_ptr& batch) {
     if (dead_ || closing_ || !registered_) return;
     outbox::chunk c{batch, batch->bytes.data(), batch->bytes.size()};
-    if (!writing_ && outbox_.empty()) {
+    if (!writer_running_ && outbox_.empty()) {
         // Fast path: nothing is waiting, so write now, without waking the writer. The socket is
         // non-blocking; what the kernel does not take is queued.
         error_code ec;
@@ -230,7 +247,7 @@ void session::deliver(const frame_batch_ptr& batch) {
     }
     switch (outbox_.push(std::move(c))) {
     case outbox::push_result::accepted:
-        wake_writer();
+        start_writer();
         break;
     case outbox::push_result::overflow:
         overflowed();
@@ -297,7 +314,6 @@ void session::force_close() {
     outbox_.close();
     error_code ec;
     socket().close(ec); // pending reads and writes complete with operation_aborted
-    wake_writer();
 }
 
 bool session::queue_protocol_bytes(std::string bytes) {
@@ -317,13 +333,13 @@ bool session::queue_protocol_bytes(std::string bytes) {
         shard_.add(*this);
         registered_ = true;
     }
-    wake_writer();
+    start_writer();
     return true;
 }
 
 void session::teardown_after_flush() {
+    // flush_before_close() half-closes once the reader has ended and the outbox is sent.
     closing_ = true;
-    wake_writer();
 }
 
 } // namespace wshub

@@ -1,5 +1,6 @@
 // One WebSocket client: a reader coroutine that feeds the hub's inbox and a writer coroutine that
-// drains the client's bounded outbox. Lives on its shard's thread; nothing else touches it.
+// drains the client's bounded outbox while it has bytes. Lives on its shard's thread; nothing
+// else touches it.
 #pragma once
 
 #include "session_stream.hpp"
@@ -54,12 +55,17 @@ class session final : public std::enable_shared_from_this<session>, private deta
 
   private:
     boost::asio::awaitable<void> reader(upgrade_request request);
+    // Sends the outbox until it is empty, then ends; started by start_writer().
     boost::asio::awaitable<void> writer();
+    void start_writer();
+    void writer_done();
+    // After the reader: waits (bounded) until the writer has sent the rest, then half-closes if
+    // a close frame went out.
+    boost::asio::awaitable<void> flush_before_close();
     // The lingering close: after our close frame and half-close, drains the peer's last bytes.
     boost::asio::awaitable<void> discard_until_peer_closes();
     // One whole message (all its fragments), or the error that ended the connection.
     boost::asio::awaitable<std::tuple<boost::system::error_code, std::string>> read_message();
-    void wake_writer() { wakeup_.cancel(); }
     void overflowed();
     // Whether this message keeps the client within its inbound rate limits.
     bool within_rate_limits(std::size_t bytes);
@@ -72,8 +78,8 @@ class session final : public std::enable_shared_from_this<session>, private deta
     std::string user_id_;
     std::string remote_;
     outbox outbox_;
-    boost::asio::steady_timer wakeup_; // the idle writer waits on it; cancel() wakes it
-    boost::asio::steady_timer linger_; // bounds the final flush and the lingering close
+    boost::asio::steady_timer flushed_; // flush_before_close() waits on it; the writer's end cancels it
+    boost::asio::steady_timer linger_;  // bounds the final flush and the lingering close
     boost::beast::websocket::stream<detail::session_stream> ws_;
     std::array<char, 128> first_bytes_{};
     std::string close_reason_;     // why the connection ended, for the log
@@ -85,7 +91,7 @@ class session final : public std::enable_shared_from_this<session>, private deta
     bool ping_in_flight_ = false;
     bool handshake_pending_ = false; // async_accept is running: the next protocol bytes are the response
     bool registered_ = false;
-    bool writing_ = false; // a write of the outbox's front is on the wire
+    bool writer_running_ = false; // the writer coroutine is sending the outbox
     bool reader_done_ = false;
     bool closing_ = false; // a close frame is queued or being sent
     bool dead_ = false;    // the socket failed or was closed: write nothing more
