@@ -2,6 +2,7 @@
 // authentication (--jwt-secret for HS256, --jwt-public-key for RS256): 401 with a reason and a
 // Bearer challenge for a missing, expired, forged or unsigned token, 403 when the URL names another
 // user than the token, and the token's sub as the user id once admitted.
+#include "jwt_tokens.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
 
@@ -46,31 +47,8 @@ std::int64_t unix_now() {
         .count();
 }
 
-struct claims {
-    std::map<std::string, std::string> strings;
-    std::map<std::string, long> numbers;
-};
-
 claims valid_claims(const std::string& sub) {
     return claims{{{"sub", sub}}, {{"iat", unix_now()}, {"exp", unix_now() + 3600}}};
-}
-
-// A token as an issuer using libjwt makes it.
-std::string make_token(jwt_alg_t alg, const std::string& key, const claims& c) {
-    jwt_t* raw = nullptr;
-    BOOST_REQUIRE(jwt_new(&raw) == 0);
-    std::unique_ptr<jwt_t, decltype(&jwt_free)> jwt(raw, &jwt_free);
-    const auto* key_bytes = key.empty() ? nullptr : reinterpret_cast<const unsigned char*>(key.data());
-    BOOST_REQUIRE(jwt_set_alg(jwt.get(), alg, key_bytes, static_cast<int>(key.size())) == 0);
-    for (const auto& [k, v] : c.strings)
-        BOOST_REQUIRE(jwt_add_grant(jwt.get(), k.c_str(), v.c_str()) == 0);
-    for (const auto& [k, v] : c.numbers)
-        BOOST_REQUIRE(jwt_add_grant_int(jwt.get(), k.c_str(), v) == 0);
-    char* out = jwt_encode_str(jwt.get());
-    BOOST_REQUIRE(out != nullptr);
-    std::string token(out);
-    std::free(out);
-    return token;
 }
 
 struct hs256_server : server_fixture {

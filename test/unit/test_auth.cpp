@@ -1,3 +1,4 @@
+#include "jwt_tokens.hpp"
 #include "wshub/auth.hpp"
 
 #include <boost/test/unit_test.hpp>
@@ -16,34 +17,13 @@
 #include <string>
 
 using namespace wshub;
+using wshub_test::claims;
+using wshub_test::make_token;
 
 namespace {
 
 constexpr std::int64_t now = 1'700'000'000;
 const std::string secret = "0123456789abcdef0123456789abcdef-test-secret";
-
-// Tokens made by libjwt itself, as an issuer using it would.
-struct claims {
-    std::map<std::string, std::string> strings;
-    std::map<std::string, long> numbers;
-};
-
-std::string make_token(jwt_alg_t alg, const std::string& key, const claims& c) {
-    jwt_t* raw = nullptr;
-    BOOST_REQUIRE(jwt_new(&raw) == 0);
-    std::unique_ptr<jwt_t, decltype(&jwt_free)> jwt(raw, &jwt_free);
-    BOOST_REQUIRE(jwt_set_alg(jwt.get(), alg, reinterpret_cast<const unsigned char*>(key.data()),
-                              static_cast<int>(key.size())) == 0);
-    for (const auto& [k, v] : c.strings)
-        BOOST_REQUIRE(jwt_add_grant(jwt.get(), k.c_str(), v.c_str()) == 0);
-    for (const auto& [k, v] : c.numbers)
-        BOOST_REQUIRE(jwt_add_grant_int(jwt.get(), k.c_str(), v) == 0);
-    char* out = jwt_encode_str(jwt.get());
-    BOOST_REQUIRE(out != nullptr);
-    std::string token(out);
-    std::free(out);
-    return token;
-}
 
 claims standard_claims(std::string sub = "alice") {
     return claims{{{"sub", std::move(sub)}}, {{"exp", now + 3600}, {"iat", now}}};
