@@ -15,7 +15,8 @@
 #   DURATION    seconds measured per run [10]
 #   IDLE_N      idle connections [19000]
 #   SERVERS     [wshub limit seed-go gorilla-go node-ws]
-#   SCENARIOS   [fanout-1000x64 fanout-100x4k fixed-1000 idle slow threads]
+#   SCENARIOS   [fanout-1000x64 fanout-100x4k fixed-1000 idle slow threads threads-4k]
+#               (threads, threads-4k: wshub alone with 1 and 2 threads, both unpinned)
 #   SERVER_CPU / BENCH_CPU  [0 / 1]
 #   BASE_PORT   first port tried [24100]
 set -u
@@ -35,7 +36,7 @@ OUT=${OUT:-/tmp/wshub-compare-$(date +%Y%m%d-%H%M%S)}
 DURATION=${DURATION:-10}
 IDLE_N=${IDLE_N:-19000}
 SERVERS=${SERVERS:-wshub limit seed-go gorilla-go node-ws}
-SCENARIOS=${SCENARIOS:-fanout-1000x64 fanout-100x4k fixed-1000 idle slow threads}
+SCENARIOS=${SCENARIOS:-fanout-1000x64 fanout-100x4k fixed-1000 idle slow threads threads-4k}
 SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 port=${BASE_PORT:-24100}
@@ -70,7 +71,7 @@ fi
 
 server_cmd() { # name port -> the command in the array `cmd`
     case $1 in
-    wshub | wshub-t2)
+    wshub | wshub-t1u | wshub-t2)
         local threads=1
         [ "$1" = wshub-t2 ] && threads=2
         [ -x "$WSHUB" ] || return 1
@@ -135,7 +136,7 @@ start_server() { # name pinned(0/1) log -> server_pid, server_port; 1: did not c
 scenario_args() { # scenario -> bench arguments in `args`, a time limit in `limit`
     case $1 in
     fanout-1000x64 | threads) args=(fanout --subscribers 1000 --size 64 --window 64) ;;
-    fanout-100x4k) args=(fanout --subscribers 100 --size 4096 --window 64) ;;
+    fanout-100x4k | threads-4k) args=(fanout --subscribers 100 --size 4096 --window 64) ;;
     fixed-1000) args=(fanout --subscribers 1000 --size 64 --rate 1000) ;;
     idle) args=(idle --connections "$IDLE_N" --duration 2) ;;
     slow) args=(slow --subscribers 100 --size 4096 --rate 1000) ;;
@@ -147,8 +148,9 @@ scenario_args() { # scenario -> bench arguments in `args`, a time limit in `limi
 }
 
 scenario_servers() {
-    if [ "$1" = threads ]; then
-        case " $SERVERS " in *" wshub "*) echo wshub-t2 ;; esac
+    if [ "$1" = threads ] || [ "$1" = threads-4k ]; then
+        # Both thread counts unpinned, so that they meet the same conditions.
+        case " $SERVERS " in *" wshub "*) echo wshub-t1u wshub-t2 ;; esac
     else
         echo "$SERVERS"
     fi
@@ -156,7 +158,7 @@ scenario_servers() {
 
 run_one() { # scenario server
     local sc=$1 name=$2 pinned=1 base="$OUT/$1.$2"
-    [ "$name" = wshub-t2 ] && pinned=0
+    case $name in wshub-t1u | wshub-t2) pinned=0 ;; esac
     scenario_args "$sc"
     rm -f "$base.json"
     start_server "$name" $pinned "$base.server.log"
@@ -190,7 +192,14 @@ for sc in $SCENARIOS; do
 done
 
 # --- tables ------------------------------------------------------------------------------------
-label() { case $1 in wshub) echo "wshub (1 thread)" ;; wshub-t2) echo "wshub (2 threads, unpinned)" ;; *) echo "$1" ;; esac; }
+label() {
+    case $1 in
+    wshub) echo "wshub (1 thread)" ;;
+    wshub-t1u) echo "wshub (1 thread, unpinned)" ;;
+    wshub-t2) echo "wshub (2 threads, unpinned)" ;;
+    *) echo "$1" ;;
+    esac
+}
 
 # a field of a result file; nothing for null or a missing field (false stays false)
 value() { [ -s "$1" ] && jq -r "$2 | if . == null then empty else . end" "$1" 2>/dev/null; }
@@ -224,7 +233,7 @@ notes() { # json -> short flags
 
 table_fanout() { # scenario title (deliveries/s ratio to wshub)
     local sc=$1 base="$OUT/$1.wshub.json"
-    [ "$sc" = threads ] && base="$OUT/fanout-1000x64.wshub.json"
+    case $sc in threads | threads-4k) base="$OUT/$sc.wshub-t1u.json" ;; esac
     local b
     b=$(value "$base" .deliveries_per_s)
     echo
@@ -232,10 +241,14 @@ table_fanout() { # scenario title (deliveries/s ratio to wshub)
     printf '%-28s %10s %8s %10s %10s %10s %14s %8s %12s %8s  %s\n' server deliveries/s "x wshub" p50_ms p99_ms p999_ms lost/dup/ooo srv_cpu deliv/cpu-s gen_cpu notes
     local servers
     servers=$(scenario_servers "$sc")
-    [ "$sc" = threads ] && servers="wshub wshub-t2" && sc=fanout-1000x64
+    local threads_sc=$sc
+    case $sc in
+    threads) servers="wshub wshub-t1u wshub-t2" && sc=fanout-1000x64 ;;
+    threads-4k) servers="wshub wshub-t1u wshub-t2" && sc=fanout-100x4k ;;
+    esac
     for name in $servers; do
         local f="$OUT/$sc.$name.json"
-        [ "$name" = wshub-t2 ] && f="$OUT/threads.wshub-t2.json"
+        case $name in wshub-t1u | wshub-t2) f="$OUT/$threads_sc.$name.json" ;; esac
         if [ ! -s "$f" ]; then
             printf '%-28s %s\n' "$(label "$name")" "$(cat "${f%.json}.skip" 2>/dev/null || echo 'not run')"
             continue
@@ -310,7 +323,8 @@ for sc in $SCENARIOS; do
     fixed-1000) table_fanout "$sc" "fan-out: 1000 subscribers x 64 B at a fixed 1000 msg/s (latency from scheduled send)" ;;
     idle) table_idle ;;
     slow) table_slow ;;
-    threads) table_fanout "$sc" "wshub: --threads 2 (unpinned) vs --threads 1, 1000 subscribers x 64 B max rate" ;;
+    threads) table_fanout "$sc" "wshub: --threads 2 vs --threads 1, both unpinned (ratios to 1 thread unpinned), 1000 subscribers x 64 B max rate" ;;
+    threads-4k) table_fanout "$sc" "wshub: --threads 2 vs --threads 1, both unpinned (ratios to 1 thread unpinned), 100 subscribers x 4 KiB max rate" ;;
     esac
 done
 
