@@ -59,12 +59,8 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetc
 session::~session() = default;
 
 asio::awaitable<void> session::run(upgrade_request request) {
-    co_await reader(std::move(request));
-    co_await flush_before_close();
-    co_await discard_until_peer_closes();
-}
-
-asio::awaitable<void> session::reader(upgrade_request request) {
+    // The reader: handshake, then messages into the hub until the connection ends. One frame
+    // for the whole life of the session; the writer is spawned only while there is output.
     const auto& cfg = shard_.state().cfg;
     error_code nodelay_ec;
     socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
@@ -103,7 +99,27 @@ asio::awaitable<void> session::reader(upgrade_request request) {
         spdlog::info("connect user_id={} remote={}", user_id_, remote_);
 
         for (;;) {
-            auto [ec, payload] = co_await read_message();
+            // Read in place rather than in a helper coroutine: an idle client then keeps one
+            // coroutine frame, not two. The first bytes land in the small `first_bytes_`, since
+            // Beast's async_read into a dynamic buffer would allocate a frame-sized one per
+            // connection up front; a longer message is read straight into its payload string.
+            std::string payload;
+            error_code ec;
+            do {
+                std::size_t n = 0;
+                if (payload.empty()) {
+                    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes_),
+                                                                   asio::as_tuple(asio::use_awaitable));
+                    payload.assign(first_bytes_.data(), n);
+                } else {
+                    const std::size_t old = payload.size();
+                    payload.resize(old + std::max<std::size_t>(old, 16 * 1024));
+                    std::tie(ec, n) =
+                        co_await ws_.async_read_some(asio::buffer(payload.data() + old, payload.size() - old),
+                                                     asio::as_tuple(asio::use_awaitable));
+                    payload.resize(old + n);
+                }
+            } while (!ec && !ws_.is_message_done());
             if (ec) {
                 if (close_reason_.empty()) close_reason_ = describe_end(ec, ws_.reason());
                 break;
@@ -131,6 +147,8 @@ asio::awaitable<void> session::reader(upgrade_request request) {
     }
 
     reader_done_ = true;
+    co_await flush_before_close();
+    co_await discard_until_peer_closes();
 }
 
 asio::awaitable<void> session::flush_before_close() {
@@ -148,30 +166,6 @@ asio::awaitable<void> session::flush_before_close() {
         // The close frame is out: half-close so the peer sees the end after it.
         error_code ec;
         socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    }
-}
-
-asio::awaitable<std::tuple<error_code, std::string>> session::read_message() {
-    // An idle client waits with only a small buffer: Beast's async_read into a dynamic buffer
-    // would allocate a frame-sized one per connection up front. The first bytes land in
-    // `first_bytes_`; a longer message is read straight into its payload string.
-    std::string payload;
-    for (;;) {
-        std::size_t n = 0;
-        error_code ec;
-        if (payload.empty()) {
-            std::tie(ec, n) =
-                co_await ws_.async_read_some(asio::buffer(first_bytes_), asio::as_tuple(asio::use_awaitable));
-            payload.assign(first_bytes_.data(), n);
-        } else {
-            const std::size_t old = payload.size();
-            payload.resize(old + std::max<std::size_t>(old, 16 * 1024));
-            std::tie(ec, n) =
-                co_await ws_.async_read_some(asio::buffer(payload.data() + old, payload.size() - old),
-                                             asio::as_tuple(asio::use_awaitable));
-            payload.resize(old + n);
-        }
-        if (ec || ws_.is_message_done()) co_return std::tuple{ec, std::move(payload)};
     }
 }
 

@@ -54,7 +54,6 @@ class session final : public std::enable_shared_from_this<session>, private deta
     std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
 
   private:
-    boost::asio::awaitable<void> reader(upgrade_request request);
     // Sends the outbox until it is empty, then ends; started by start_writer().
     boost::asio::awaitable<void> writer();
     void start_writer();
@@ -64,8 +63,6 @@ class session final : public std::enable_shared_from_this<session>, private deta
     boost::asio::awaitable<void> flush_before_close();
     // The lingering close: after our close frame and half-close, drains the peer's last bytes.
     boost::asio::awaitable<void> discard_until_peer_closes();
-    // One whole message (all its fragments), or the error that ended the connection.
-    boost::asio::awaitable<std::tuple<boost::system::error_code, std::string>> read_message();
     void overflowed();
     // Whether this message keeps the client within its inbound rate limits.
     bool within_rate_limits(std::size_t bytes);
