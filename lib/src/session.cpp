@@ -122,6 +122,7 @@ asio::awaitable<void> session::run(upgrade_request request) {
             } while (!ec && !ws_.is_message_done());
             if (ec) {
                 if (close_reason_.empty()) close_reason_ = describe_end(ec, ws_.reason());
+                peer_sent_close_ = ec == websocket::error::closed;
                 break;
             }
             last_heard_ = std::chrono::steady_clock::now();
@@ -209,8 +210,9 @@ asio::awaitable<void> session::discard_until_peer_closes() {
     // Closing a socket that still has unread bytes makes the kernel send a reset, which can
     // overtake our close frame: a client cut off mid-message (1009, 1002, ...) would see a reset
     // instead of the code. So after the half-close, read and drop what the peer still sends
-    // until it closes its side too, for at most the closing-handshake time.
-    if (dead_ || !closing_) co_return;
+    // until it closes its side too, for at most the closing-handshake time. A peer whose close
+    // frame we read sends nothing after it: the socket can close at once (and free its slot).
+    if (dead_ || !closing_ || peer_sent_close_) co_return;
     linger_.expires_after(shard_.state().cfg.handshake_timeout);
     linger_.async_wait([self = shared_from_this()](error_code ec) {
         if (!ec) self->force_close();

@@ -90,8 +90,9 @@ class session final : public std::enable_shared_from_this<session>, private deta
     bool registered_ = false;
     bool writer_running_ = false; // the writer coroutine is sending the outbox
     bool reader_done_ = false;
-    bool closing_ = false; // a close frame is queued or being sent
-    bool dead_ = false;    // the socket failed or was closed: write nothing more
+    bool peer_sent_close_ = false; // the peer's close frame arrived: it sends nothing more
+    bool closing_ = false;         // a close frame is queued or being sent
+    bool dead_ = false;            // the socket failed or was closed: write nothing more
 };
 
 } // namespace wshub

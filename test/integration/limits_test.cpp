@@ -29,14 +29,17 @@ struct small_message_server : server_fixture {
         : server_fixture(wshub_args(1, {"--max-message-size", std::to_string(message_limit)})) {}
 };
 
+// The handshake timeout, which also bounds a closing connection's last reads, is well above the
+// 10 s admit_again() allows: a slot must come back as soon as a client has closed cleanly, not
+// when that bound runs out.
 struct two_connection_server : server_fixture {
     two_connection_server()
-        : server_fixture(wshub_args(1, {"--max-connections", "2"})) {}
+        : server_fixture(wshub_args(1, {"--max-connections", "2", "--handshake-timeout", "30"})) {}
 };
 
 struct two_per_address_server : server_fixture {
     two_per_address_server()
-        : server_fixture(wshub_args(1, {"--max-connections-per-ip", "2"})) {}
+        : server_fixture(wshub_args(1, {"--max-connections-per-ip", "2", "--handshake-timeout", "30"})) {}
 };
 
 void expect_text(ws_client& c, const std::string& payload) {
