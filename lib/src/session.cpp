@@ -229,7 +229,7 @@ void session::deliver(const frame_batch_ptr& batch) {
     if (dead_ || closing_ || !registered_) return;
     outbox::chunk c{batch, batch->bytes.data(), batch->bytes.size()};
     if (!writer_running_ && outbox_.empty()) {
-        // Fast path: nothing is waiting, so write now, without waking the writer. The socket is
+        // Fast path: nothing is waiting, so write now, without starting the writer. The socket is
         // non-blocking; what the kernel does not take is queued.
         error_code ec;
         const std::size_t n = socket().write_some(asio::buffer(c.data, c.size), ec);
