@@ -4,6 +4,7 @@
 //   1: the rest is header JSON, a newline, then claims JSON, signed here with the verifier's
 //      secret, so that the claim checks behind the signature are reached too;
 //   2: the rest is an Authorization header, a newline, then a token= query value.
+#include "base64url.hpp"
 #include "wshub/auth.hpp"
 
 #include <cstddef>
@@ -13,6 +14,8 @@
 #include <string>
 
 namespace {
+
+using wshub_test::b64url;
 
 constexpr std::int64_t now = 1'700'000'000;
 const std::string secret = "fuzzing-secret-fuzzing-secret-0123456789";
@@ -33,23 +36,6 @@ const wshub::jwt_verifier& strict_verifier() {
         return wshub::jwt_verifier::hs256(secret, o);
     }();
     return v;
-}
-
-std::string b64url(std::string_view in) {
-    static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (unsigned char c : in) {
-        acc = (acc << 8) | c;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += digits[(acc >> bits) & 0x3F];
-        }
-    }
-    if (bits > 0) out += digits[(acc << (6 - bits)) & 0x3F];
-    return out;
 }
 
 void check(const std::variant<wshub::verified_identity, wshub::auth_error>& result) {

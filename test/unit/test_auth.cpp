@@ -1,3 +1,4 @@
+#include "base64url.hpp"
 #include "jwt_tokens.hpp"
 #include "wshub/auth.hpp"
 
@@ -17,6 +18,7 @@
 #include <string>
 
 using namespace wshub;
+using wshub_test::b64url;
 using wshub_test::claims;
 using wshub_test::make_token;
 
@@ -27,23 +29,6 @@ const std::string secret = "0123456789abcdef0123456789abcdef-test-secret";
 
 claims standard_claims(std::string sub = "alice") {
     return claims{{{"sub", std::move(sub)}}, {{"exp", now + 3600}, {"iat", now}}};
-}
-
-std::string b64url(std::string_view in) {
-    static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (unsigned char c : in) {
-        acc = (acc << 8) | c;
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out += digits[(acc >> bits) & 0x3F];
-        }
-    }
-    if (bits > 0) out += digits[(acc << (6 - bits)) & 0x3F];
-    return out;
 }
 
 // A token with exactly this header and payload JSON, HS256-signed by hand: for shapes libjwt
