@@ -48,7 +48,7 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetc
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
     , outbox_(owner.state().cfg.max_queued_bytes)
-    , flushed_(socket.get_executor(), asio::steady_timer::time_point::max())
+    , flushed_(socket.get_executor())
     , linger_(socket.get_executor())
     , ws_(std::move(socket), std::move(prefetched), static_cast<detail::write_sink&>(*this))
     , slot_(std::move(slot))
@@ -153,15 +153,12 @@ asio::awaitable<void> session::run(upgrade_request request) {
 }
 
 asio::awaitable<void> session::flush_before_close() {
-    if (writer_running_ && !dead_) {
-        // Give a slow peer a bounded time to take the rest (the close frame among it).
-        linger_.expires_after(shard_.state().cfg.handshake_timeout);
-        linger_.async_wait([self = shared_from_this()](error_code ec) {
-            if (!ec) self->force_close();
-        });
-        while (writer_running_ && !dead_)
-            co_await flushed_.async_wait(asio::as_tuple(asio::use_awaitable)); // woken by the writer's end
-        linger_.cancel();
+    // Give a slow peer a bounded time to take the rest (the close frame among it). The writer's
+    // end cancels the wait; the timer's expiry ends the connection.
+    flushed_.expires_after(shard_.state().cfg.handshake_timeout);
+    while (writer_running_ && !dead_) {
+        auto [ec] = co_await flushed_.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!ec && writer_running_) force_close(); // expired with bytes still unsent
     }
     if (!dead_ && closing_) {
         // The close frame is out: half-close so the peer sees the end after it.

@@ -75,8 +75,8 @@ class session final : public std::enable_shared_from_this<session>, private deta
     std::string user_id_;
     std::string remote_;
     outbox outbox_;
-    boost::asio::steady_timer flushed_; // flush_before_close() waits on it; the writer's end cancels it
-    boost::asio::steady_timer linger_;  // bounds the final flush and the lingering close
+    boost::asio::steady_timer flushed_; // bounds flush_before_close(); the writer's end cancels its wait
+    boost::asio::steady_timer linger_;  // bounds the lingering close
     boost::beast::websocket::stream<detail::session_stream> ws_;
     std::array<char, 128> first_bytes_{};
     std::string close_reason_;     // why the connection ended, for the log
