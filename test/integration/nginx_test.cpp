@@ -101,19 +101,26 @@ BOOST_FIXTURE_TEST_CASE(idle_client_behind_nginx_outlives_the_proxy_read_timeout
     // Eight pings at one a second keep the client idle for three times nginx's read timeout:
     // about six minutes at the shipped timing. Then a broadcast must still reach it.
     constexpr int pings_to_wait = 8;
+    // Declared before the clients, so that they outlive the callbacks that refer to them.
+    int pings = 0;
+    bool published = false;
+    std::exception_ptr publish_error;
     ws_client idle(io, std::chrono::seconds(60)), publisher(io);
     idle.connect(nginx.port(), "/im?user_id=idle");
     publisher.connect(port(), "/im?user_id=publisher");
 
-    int pings = 0;
-    std::exception_ptr publish_error;
     idle.stream().control_callback([&](websocket::frame_type kind, beast::string_view) {
         if (kind != websocket::frame_type::ping || ++pings != pings_to_wait) return;
         asio::co_spawn(io.context(), publisher.async_send("still connected", true),
-                       [&](std::exception_ptr e) { publish_error = e; });
+                       [&](std::exception_ptr e) {
+                           publish_error = e;
+                           published = true;
+                       });
     });
     // The pending read answers each ping with a pong, as a browser does.
     const auto m = idle.read();
+    idle.stream().control_callback();
+    BOOST_TEST(io.run_until([&] { return published; }), "the publisher's send did not complete");
     BOOST_TEST(!publish_error);
     BOOST_TEST(pings >= pings_to_wait);
     BOOST_TEST(m.payload == "still connected");
