@@ -19,12 +19,12 @@ struct http_request_view {
 struct http_reply {
     unsigned status = 200;
     std::string body;
-    bool upgrade_required = false; // add "Upgrade: websocket" (426)
-    bool allow_get = false;        // add "Allow: GET" (405)
-    bool bearer_challenge = false; // add "WWW-Authenticate: Bearer" (401)
+    bool upgrade_required = false;  // add "Upgrade: websocket" (426)
+    bool allow_get = false;         // add "Allow: GET" (405)
+    bool bearer_challenge = false;  // add "WWW-Authenticate: Bearer" (401)
+    bool websocket_version = false; // add "Sec-WebSocket-Version: 13" (426)
 };
 
-// Accept the WebSocket upgrade for this user.
 // Accept the WebSocket upgrade for this user (admission and authentication still to be checked).
 struct websocket_accept {
     std::string user_id; // empty only when user_id_from_token

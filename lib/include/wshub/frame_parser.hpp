@@ -1,0 +1,91 @@
+// Client-to-server WebSocket frames (RFC 6455 section 5), parsed without I/O: bytes go in as they
+// arrive, in pieces of any size, and whole messages and control frames come out. Between frames it
+// holds nothing but a few words of state, so an idle connection costs it no buffer; the bytes read
+// can live in a buffer shared by every connection of a thread, since nothing refers to them
+// after next() returns.
+#pragma once
+
+#include "wshub/message.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wshub {
+
+// RFC 6455 section 7.4.1 codes wshub sends.
+enum class close_status : std::uint16_t {
+    normal = 1000,
+    going_away = 1001,
+    protocol_error = 1002,
+    bad_payload = 1007,
+    policy_violation = 1008,
+    too_big = 1009,
+};
+
+// Whether a peer may send `code` in a close frame (section 7.4: not 1004-1006, 1015, nor the
+// unassigned ranges below 1000 and 1016-2999).
+bool is_valid_close_code(std::uint16_t code) noexcept;
+
+// Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
+// past U+10FFFF).
+bool is_valid_utf8(std::string_view bytes) noexcept;
+
+// What next() found.
+struct frame_event {
+    enum class kind : std::uint8_t {
+        message, // a whole data message, reassembled from its fragments: `payload`, `text`
+        ping,    // `payload` is to be echoed in a pong
+        pong,
+        close,     // the peer's close frame: `code` (0 when it sent none) and `payload` the reason
+        violation, // the peer broke the protocol: close with `code`, `payload` says why
+    };
+    kind what = kind::message;
+    bool text = false;
+    std::uint16_t code = 0;
+    std::string payload;
+};
+
+class frame_parser {
+  public:
+    // Messages (the sum of their fragments) above `max_message_size` bytes are a violation (1009).
+    explicit frame_parser(std::size_t max_message_size) noexcept
+        : max_message_size_(max_message_size) {}
+
+    // Consumes bytes from the front of `in` up to and including the next event, and returns it;
+    // nothing when `in` ran out first (what it held is kept for the next call). After a close or
+    // a violation the parser is done and consumes nothing more.
+    std::optional<frame_event> next(std::span<const char>& in);
+
+    bool done() const noexcept { return done_; }
+    // Whether part of a frame or of a fragmented message is held, waiting for more bytes.
+    bool mid_message() const noexcept { return header_size_ > 0 || in_frame_ || in_message_; }
+
+  private:
+    std::optional<frame_event> fail(close_status code, std::string_view why);
+    // Checks a complete header; on success the frame's payload follows.
+    std::optional<frame_event> start_frame();
+    std::optional<frame_event> finish_frame();
+
+    std::size_t max_message_size_;
+    std::string message_; // data of the message being reassembled
+    std::string control_; // payload of the control frame being read
+    std::array<unsigned char, 14> header_{};
+    std::uint8_t header_size_ = 0;   // header bytes gathered so far
+    std::uint8_t header_needed_ = 2; // header bytes this frame has, once its second byte is known
+    std::array<unsigned char, 4> mask_{};
+    std::uint64_t remaining_ = 0; // payload bytes of the current frame still to come
+    std::uint64_t unmasked_ = 0;  // payload bytes of the current frame read so far (mask phase)
+    std::uint8_t opcode_ = 0;
+    bool fin_ = false;
+    bool in_frame_ = false;   // a header was read; its payload is being read
+    bool in_message_ = false; // a data message has fragments still to come
+    bool message_text_ = false;
+    bool done_ = false;
+};
+
+} // namespace wshub

@@ -1,0 +1,233 @@
+#include "wshub/frame_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace wshub {
+
+namespace {
+
+enum : std::uint8_t {
+    op_continuation = 0x0,
+    op_text = 0x1,
+    op_binary = 0x2,
+    op_close = 0x8,
+    op_ping = 0x9,
+    op_pong = 0xA
+};
+
+constexpr std::size_t max_control_payload = 125;
+
+} // namespace
+
+bool is_valid_close_code(std::uint16_t code) noexcept {
+    if (code < 1000 || (code >= 1016 && code <= 2999)) return false;
+    switch (code) {
+    case 1004: // reserved
+    case 1005: // "no status", never on the wire
+    case 1006: // "abnormal closure", never on the wire
+    case 1014: // reserved (bad gateway, for proxies)
+    case 1015: // "TLS handshake failed", never on the wire
+        return false;
+    default:
+        return true;
+    }
+}
+
+bool is_valid_utf8(std::string_view bytes) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const auto* const end = p + bytes.size();
+    while (p < end) {
+        // ASCII, the common case, eight bytes at a time.
+        if (end - p >= 8) {
+            std::uint64_t word;
+            std::memcpy(&word, p, 8);
+            if ((word & 0x8080808080808080ULL) == 0) {
+                p += 8;
+                continue;
+            }
+        }
+        const unsigned lead = *p;
+        if (lead < 0x80) {
+            ++p;
+            continue;
+        }
+        // The well-formed sequences of Unicode's table 3-7: the lead byte fixes the length and
+        // the range of the second byte; the others are always 80..BF.
+        std::size_t length = 0;
+        unsigned second_lo = 0x80, second_hi = 0xBF;
+        if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            if (lead == 0xE0) second_lo = 0xA0; // no overlong forms
+            if (lead == 0xED) second_hi = 0x9F; // no surrogates
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            if (lead == 0xF0) second_lo = 0x90; // no overlong forms
+            if (lead == 0xF4) second_hi = 0x8F; // nothing past U+10FFFF
+        } else {
+            return false;
+        }
+        if (static_cast<std::size_t>(end - p) < length) return false;
+        if (p[1] < second_lo || p[1] > second_hi) return false;
+        for (std::size_t i = 2; i < length; ++i)
+            if (p[i] < 0x80 || p[i] > 0xBF) return false;
+        p += length;
+    }
+    return true;
+}
+
+std::optional<frame_event> frame_parser::fail(close_status code, std::string_view why) {
+    done_ = true;
+    message_ = std::string();
+    control_ = std::string();
+    return frame_event{frame_event::kind::violation, false, static_cast<std::uint16_t>(code),
+                       std::string(why)};
+}
+
+std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
+    while (!done_) {
+        if (!in_frame_) {
+            // Gather the header: its first two bytes say how long the rest of it is.
+            while (header_size_ < header_needed_) {
+                if (in.empty()) return std::nullopt;
+                const std::size_t n = std::min<std::size_t>(header_needed_ - header_size_, in.size());
+                std::memcpy(header_.data() + header_size_, in.data(), n);
+                header_size_ = static_cast<std::uint8_t>(header_size_ + n);
+                in = in.subspan(n);
+                if (header_size_ == 2) {
+                    const unsigned len7 = header_[1] & 0x7F;
+                    const unsigned extended = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+                    const unsigned mask = (header_[1] & 0x80) ? 4 : 0;
+                    header_needed_ = static_cast<std::uint8_t>(2 + extended + mask);
+                }
+            }
+            if (auto violation = start_frame()) return violation;
+        }
+        if (remaining_ > 0) {
+            if (in.empty()) return std::nullopt;
+            const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size()));
+            std::string& into = opcode_ >= op_close ? control_ : message_;
+            const std::size_t old = into.size();
+            into.append(in.data(), n);
+            char* data = into.data() + old;
+            for (std::size_t i = 0; i < n; ++i)
+                data[i] = static_cast<char>(data[i] ^ mask_[(unmasked_ + i) & 3]);
+            unmasked_ += n;
+            remaining_ -= n;
+            in = in.subspan(n);
+            if (remaining_ > 0) return std::nullopt;
+        }
+        if (auto event = finish_frame()) return event;
+    }
+    return std::nullopt;
+}
+
+std::optional<frame_event> frame_parser::start_frame() {
+    const unsigned b0 = header_[0];
+    const unsigned b1 = header_[1];
+    fin_ = (b0 & 0x80) != 0;
+    opcode_ = static_cast<std::uint8_t>(b0 & 0x0F);
+    header_size_ = 0;
+    header_needed_ = 2;
+    // No extension is negotiated, so no reserved bit may be set.
+    if ((b0 & 0x70) != 0) return fail(close_status::protocol_error, "reserved bits set");
+    if ((b1 & 0x80) == 0) return fail(close_status::protocol_error, "client frame not masked");
+
+    std::uint64_t length = b1 & 0x7F;
+    std::size_t at = 2;
+    if (length == 126) {
+        length = (std::uint64_t{header_[2]} << 8) | header_[3];
+        at = 4;
+        if (length < 126) return fail(close_status::protocol_error, "frame length not minimally encoded");
+    } else if (length == 127) {
+        length = 0;
+        for (std::size_t i = 0; i < 8; ++i)
+            length = (length << 8) | header_[2 + i];
+        at = 10;
+        if (length >> 63) return fail(close_status::protocol_error, "frame length has its top bit set");
+        if (length <= 0xFFFF) return fail(close_status::protocol_error, "frame length not minimally encoded");
+    }
+    std::memcpy(mask_.data(), header_.data() + at, 4);
+
+    switch (opcode_) {
+    case op_close:
+    case op_ping:
+    case op_pong:
+        if (!fin_) return fail(close_status::protocol_error, "fragmented control frame");
+        if (length > max_control_payload)
+            return fail(close_status::protocol_error, "control frame over 125 bytes");
+        break;
+    case op_continuation:
+        if (!in_message_)
+            return fail(close_status::protocol_error, "continuation frame with no message to continue");
+        break;
+    case op_text:
+    case op_binary:
+        if (in_message_) return fail(close_status::protocol_error, "new message inside a fragmented one");
+        in_message_ = true;
+        message_text_ = opcode_ == op_text;
+        break;
+    default:
+        return fail(close_status::protocol_error, fmt::format("unknown opcode {}", opcode_));
+    }
+    if (opcode_ < op_close) {
+        // message_ never holds more than the limit, so the sum cannot overflow.
+        if (length > max_message_size_ || message_.size() + length > max_message_size_)
+            return fail(close_status::too_big, fmt::format("message over {} bytes", max_message_size_));
+        // Room for the whole frame up front; a fragmented message grows geometrically.
+        const std::size_t needed = message_.size() + static_cast<std::size_t>(length);
+        if (needed > message_.capacity())
+            message_.reserve(message_.empty()
+                                 ? needed
+                                 : std::min(max_message_size_, std::max(needed, 2 * message_.capacity())));
+    }
+    remaining_ = length;
+    unmasked_ = 0;
+    in_frame_ = true;
+    return std::nullopt;
+}
+
+std::optional<frame_event> frame_parser::finish_frame() {
+    in_frame_ = false;
+    switch (opcode_) {
+    case op_ping: {
+        frame_event e{frame_event::kind::ping, false, 0, std::move(control_)};
+        control_ = std::string();
+        return e;
+    }
+    case op_pong:
+        control_.clear();
+        return frame_event{frame_event::kind::pong, false, 0, {}};
+    case op_close: {
+        std::uint16_t code = 0;
+        std::string reason;
+        if (control_.size() == 1)
+            return fail(close_status::protocol_error, "close frame with a 1-byte payload");
+        if (control_.size() >= 2) {
+            code = static_cast<std::uint16_t>((static_cast<unsigned char>(control_[0]) << 8) |
+                                              static_cast<unsigned char>(control_[1]));
+            if (!is_valid_close_code(code))
+                return fail(close_status::protocol_error, fmt::format("invalid close code {}", code));
+            reason = control_.substr(2);
+            if (!is_valid_utf8(reason)) return fail(close_status::bad_payload, "close reason is not UTF-8");
+        }
+        done_ = true;
+        control_ = std::string();
+        message_ = std::string();
+        return frame_event{frame_event::kind::close, false, code, std::move(reason)};
+    }
+    default: // data
+        if (!fin_) return std::nullopt;
+        in_message_ = false;
+        if (message_text_ && !is_valid_utf8(message_))
+            return fail(close_status::bad_payload, "text message is not UTF-8");
+        frame_event e{frame_event::kind::message, message_text_, 0, std::move(message_)};
+        message_ = std::string();
+        return e;
+    }
+}
+
+} // namespace wshub
