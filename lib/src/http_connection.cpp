@@ -6,6 +6,7 @@
 #include "wshub/auth.hpp"
 #include "wshub/connection_limits.hpp"
 #include "wshub/http_routes.hpp"
+#include "wshub/websocket_handshake.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -33,6 +34,10 @@ namespace {
 
 constexpr std::size_t max_request_header = 8 * 1024;
 
+std::string_view as_view(beast::string_view s) {
+    return {s.data(), s.size()};
+}
+
 std::string endpoint_string(const asio::ip::tcp::socket& s) {
     error_code ec;
     auto ep = s.remote_endpoint(ec);
@@ -52,6 +57,7 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
     }
     if (r.allow_get) res.set(http::field::allow, "GET");
     if (r.bearer_challenge) res.set(http::field::www_authenticate, "Bearer");
+    if (r.websocket_version) res.set(http::field::sec_websocket_version, "13");
     res.body() = r.body;
     res.keep_alive(keep_alive);
     res.prepare_payload();
@@ -144,20 +150,23 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
 
         http_reply reply;
         if (auto* accept = std::get_if<websocket_accept>(&decision)) {
-            auto admitted = admit(state, req, std::move(*accept), stream.socket());
+            auto handshake = accept_websocket_handshake({req.count(http::field::host) > 0,
+                                                         as_view(req[http::field::sec_websocket_key]),
+                                                         as_view(req[http::field::sec_websocket_version])});
+            auto admitted =
+                std::holds_alternative<http_reply>(handshake)
+                    ? std::variant<admission, http_reply>(std::get<http_reply>(std::move(handshake)))
+                    : admit(state, req, std::move(*accept), stream.socket());
             if (auto* ok = std::get_if<admission>(&admitted)) {
                 stream.expires_never();
                 // Frames a client sent right behind its request are already in the buffer.
                 std::string prefetched = beast::buffers_to_string(buffer.data());
-                auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(prefetched),
-                                                   std::move(ok->user_id), remote, std::move(ok->slot));
-                // The session runs as its own coroutine so that this frame, the HTTP stream's
-                // timers and the request buffer are freed now instead of living as long as the
-                // client. The lambda, and with it `s`, lives as long as the spawned coroutine.
-                asio::co_spawn(
-                    stream.get_executor(),
-                    [s, req = parser.release()]() mutable { return s->run(std::move(req)); },
-                    log_exception("session"));
+                // The session holds itself through its pending operations; this frame, the HTTP
+                // stream's timer and the request buffer are freed now instead of living as long
+                // as the client.
+                auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(ok->user_id),
+                                                   remote, std::move(ok->slot));
+                s->start(std::get<std::string>(std::move(handshake)), std::move(prefetched));
                 co_return;
             }
             reply = std::get<http_reply>(std::move(admitted));

@@ -71,7 +71,7 @@ struct server::impl {
 
         for (auto& s : shards)
             asio::post(s->context(), [&s] {
-                s->close_all(boost::beast::websocket::close_code::going_away, "server shutting down");
+                s->close_all(close_status::going_away, "server shutting down");
             });
         if (!co_await wait_for_sessions(state.cfg.drain_timeout)) {
             spdlog::warn("drain timeout: closing {} remaining clients", state.counters.sessions.load());

@@ -4,152 +4,169 @@
 #include "log_exception.hpp"
 #include "shard.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/websocket/error.hpp>
 #include <span>
 #include <spdlog/spdlog.h>
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 using boost::system::error_code;
 
 namespace wshub {
 
 namespace {
 
-// Why a read ended, in words for the log.
-std::string describe_end(const error_code& ec, const websocket::close_reason& peer) {
-    if (ec == websocket::error::closed) {
-        if (peer.code == websocket::close_code::none) return "closed";
-        return fmt::format("closed by peer ({}{}{})", static_cast<unsigned>(peer.code),
-                           peer.reason.empty() ? "" : ": ",
-                           std::string_view(peer.reason.data(), peer.reason.size()));
-    }
-    return ec.message();
-}
-
-// Beast writes each control frame whole, so its first byte tells: FIN + close opcode. (The
-// handshake response passes through here too, and starts with 'H'.)
-bool is_close_frame(const std::string& bytes) {
-    return !bytes.empty() &&
-           static_cast<unsigned char>(bytes[0]) == (0x80 | static_cast<unsigned>(opcode::close));
+bool would_block(const error_code& ec) {
+    return ec == asio::error::would_block || ec == asio::error::try_again;
 }
 
 } // namespace
 
-session::session(shard& owner, asio::ip::tcp::socket socket, std::string prefetched, std::string user_id,
-                 std::string remote, connection_limits::slot slot)
+session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id, std::string remote,
+                 connection_limits::slot slot)
     : shard_(owner)
+    , socket_(std::move(socket))
+    , parser_(owner.state().cfg.max_message_size)
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
     , outbox_(owner.state().cfg.max_queued_bytes)
-    , flushed_(socket.get_executor())
-    , linger_(socket.get_executor())
-    , ws_(std::move(socket), std::move(prefetched), static_cast<detail::write_sink&>(*this))
+    , flushed_(socket_.get_executor())
+    , closing_deadline_(socket_.get_executor())
     , slot_(std::move(slot))
     , message_bucket_(owner.state().cfg.rate_limit, std::max(1.0, owner.state().cfg.rate_limit))
     , byte_bucket_(owner.state().cfg.rate_limit_bytes, std::max(1.0, owner.state().cfg.rate_limit_bytes))
     , last_heard_(std::chrono::steady_clock::now()) {}
 
-session::~session() = default;
+session::~session() {
+    // Normally finish() has left the shard; this covers a reader that ended with an exception.
+    if (registered_) shard_.remove(*this);
+}
 
-asio::awaitable<void> session::run(upgrade_request request) {
-    // The reader: handshake, then messages into the hub until the connection ends. One frame
-    // for the whole life of the session; the writer is spawned only while there is output.
-    const auto& cfg = shard_.state().cfg;
-    error_code nodelay_ec;
-    socket().set_option(asio::ip::tcp::no_delay(true), nodelay_ec);
-    socket().non_blocking(true, nodelay_ec); // deliver() writes directly when the writer is idle
+void session::start(std::string handshake_response, std::string prefetched) {
+    error_code ec;
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    // Reads and the writes of deliver()'s fast path return would_block instead of waiting.
+    socket_.non_blocking(true, ec);
+    // The session joins its shard as its 101 response is queued: a client that has seen the 101
+    // gets every later broadcast, and those are queued behind the response.
+    shard_.add(*this);
+    registered_ = true;
+    spdlog::info("connect user_id={} remote={}", user_id_, remote_);
+    auto owner = std::make_shared<const std::string>(std::move(handshake_response));
+    send(outbox::chunk{owner, owner->data(), owner->size()}, false);
+    start_reader(std::move(prefetched));
+}
 
-    // Beast bounds the opening and closing handshakes; pings and the idle timeout come from the
-    // shard's keep-alive sweep, which can keep the two intervals independent.
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = cfg.handshake_timeout;
-    timeouts.idle_timeout = websocket::stream_base::none();
-    timeouts.keep_alive_pings = false;
-    ws_.set_option(timeouts);
-    ws_.control_callback([this](websocket::frame_type, beast::string_view) {
-        last_heard_ = std::chrono::steady_clock::now();
-    });
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "wshub"); }));
-    ws_.read_message_max(cfg.max_message_size);
-    ws_.auto_fragment(false);
+void session::start_reader(std::string prefetched) {
+    asio::co_spawn(socket_.get_executor(), reader(std::move(prefetched)),
+                   [self = shared_from_this()](std::exception_ptr e) {
+                       if (!e) return;
+                       log_exception{"reader"}(e);
+                       self->force_close();
+                   });
+}
 
-    // The session joins its shard when the 101 response is queued (queue_protocol_bytes), not when
-    // the handshake completes: a client that has seen the 101 must get every later broadcast, and
-    // those are queued behind the response.
-    handshake_pending_ = true;
-    auto [accept_ec] = co_await ws_.async_accept(request, asio::as_tuple(asio::use_awaitable));
-    handshake_pending_ = false;
-    request = {}; // its header fields would otherwise live in this frame as long as the client
-    if (accept_ec) {
-        spdlog::debug("handshake failed user_id={} remote={}: {}", user_id_, remote_, accept_ec.message());
-        close_reason_ = "handshake failed";
-        if (registered_) {
-            shard_.remove(*this);
-            registered_ = false;
-        }
-    } else {
-        spdlog::info("connect user_id={} remote={}", user_id_, remote_);
+void session::wait_readable() {
+    // With nothing to read, the reader has ended: an idle client costs this one pending wait,
+    // not a coroutine frame and a buffer. Closing the socket completes it too.
+    socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                       [self = shared_from_this()](error_code) { self->start_reader({}); });
+}
 
-        for (;;) {
-            // Read in place rather than in a helper coroutine: an idle client then keeps one
-            // coroutine frame, not two. The first bytes land in the small `first_bytes_`, since
-            // Beast's async_read into a dynamic buffer would allocate a frame-sized one per
-            // connection up front; a longer message is read straight into its payload string.
-            std::string payload;
+asio::awaitable<void> session::reader(std::string prefetched) {
+    std::vector<message> received;
+    std::span<const char> bytes(prefetched);
+    for (bool open = true, drained = false; open;) {
+        if (bytes.empty()) {
+            // The shard's buffer is shared by its sessions: the parser copies out what it keeps,
+            // and nothing refers to the buffer after this pass, before the first co_await.
+            const auto buffer = shard_.read_buffer();
             error_code ec;
-            do {
-                std::size_t n = 0;
-                if (payload.empty()) {
-                    std::tie(ec, n) = co_await ws_.async_read_some(asio::buffer(first_bytes_),
-                                                                   asio::as_tuple(asio::use_awaitable));
-                    payload.assign(first_bytes_.data(), n);
-                } else {
-                    const std::size_t old = payload.size();
-                    payload.resize(old + std::max<std::size_t>(old, 16 * 1024));
-                    std::tie(ec, n) =
-                        co_await ws_.async_read_some(asio::buffer(payload.data() + old, payload.size() - old),
-                                                     asio::as_tuple(asio::use_awaitable));
-                    payload.resize(old + n);
-                }
-            } while (!ec && !ws_.is_message_done());
-            if (ec) {
-                if (close_reason_.empty()) close_reason_ = describe_end(ec, ws_.reason());
-                peer_sent_close_ = ec == websocket::error::closed;
-                break;
-            }
-            last_heard_ = std::chrono::steady_clock::now();
-            shard_.state().counters.messages_in.fetch_add(1, std::memory_order_relaxed);
-            if (closing_) continue; // keep reading until the peer answers the close
-            if (!within_rate_limits(payload.size())) {
-                shard_.state().counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
-                spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
-                close(websocket::close_code::policy_error, "rate limit exceeded");
-                continue;
-            }
-            if (cfg.client_messages == config::client_messages_mode::drop) continue;
-            message m;
-            m.kind = ws_.got_text() ? payload_kind::text : payload_kind::binary;
-            m.payload = std::move(payload);
-            if (!co_await shard_.state().the_hub->publish(std::move(m))) {
-                spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
+            const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+            if (would_block(ec)) {
+                drained = true;
+            } else if (ec) {
+                if (close_reason_.empty())
+                    close_reason_ = ec == asio::error::eof ? "connection closed without a close frame"
+                                                           : "read failed: " + ec.message();
+                open = false;
+            } else {
+                bytes = buffer.first(n);
+                // A short read emptied the socket (a new arrival wakes the readiness wait).
+                drained = n < buffer.size();
+                last_heard_ = std::chrono::steady_clock::now();
             }
         }
+        while (open) {
+            auto event = parser_.next(bytes);
+            if (!event) break;
+            open = handle(std::move(*event), received);
+        }
+        bytes = {};
+        for (auto& m : received) {
+            if (!co_await shard_.state().the_hub->publish(std::move(m)))
+                spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
+        }
+        received.clear();
+        if (open && drained) {
+            wait_readable();
+            co_return;
+        }
+    }
+    co_await finish();
+}
+
+bool session::handle(frame_event event, std::vector<message>& received) {
+    auto& state = shard_.state();
+    switch (event.what) {
+    case frame_event::kind::message:
+        state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+        if (closing_) return true; // keep reading until the peer answers the close
+        if (!within_rate_limits(event.payload.size())) {
+            state.counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
+            spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
+            close(close_status::policy_violation, "rate limit exceeded");
+            return true;
+        }
+        if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
+        received.push_back(
+            message{event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0});
+        return true;
+    case frame_event::kind::ping:
+        if (!closing_) send_control(opcode::pong, event.payload);
+        return true;
+    case frame_event::kind::pong:
+        return true;
+    case frame_event::kind::close:
+        peer_sent_close_ = true;
+        if (close_reason_.empty())
+            close_reason_ = event.code == 0 ? "closed"
+                                            : fmt::format("closed by peer ({}{}{})", event.code,
+                                                          event.payload.empty() ? "" : ": ", event.payload);
+        if (!closing_) send_close(event.code, {}); // the echo (RFC 6455 section 5.5.1)
+        return false;
+    case frame_event::kind::violation:
+        if (close_reason_.empty())
+            close_reason_ = fmt::format("protocol error ({}): {}", event.code, event.payload);
+        if (!closing_) send_close(event.code, event.payload);
+        return false;
+    }
+    return false;
+}
+
+asio::awaitable<void> session::finish() {
+    if (registered_) {
         shard_.remove(*this);
         registered_ = false;
-        spdlog::info("disconnect user_id={} remote={} reason={}", user_id_, remote_, close_reason_);
     }
-
+    spdlog::info("disconnect user_id={} remote={} reason={}", user_id_, remote_, close_reason_);
     reader_done_ = true;
     co_await flush_before_close();
     co_await discard_until_peer_closes();
+    closing_deadline_.cancel();
 }
 
 asio::awaitable<void> session::flush_before_close() {
@@ -163,7 +180,27 @@ asio::awaitable<void> session::flush_before_close() {
     if (!dead_ && closing_) {
         // The close frame is out: half-close so the peer sees the end after it.
         error_code ec;
-        socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    }
+}
+
+asio::awaitable<void> session::discard_until_peer_closes() {
+    // Closing a socket that still has unread bytes makes the kernel send a reset, which can
+    // overtake our close frame: a client cut off mid-message (1009, 1002, ...) would see a reset
+    // instead of the code. So after the half-close, read and drop what the peer still sends
+    // until it closes its side too; the closing deadline bounds it. A peer whose close frame we
+    // read sends nothing after it: the socket can close at once (and free its slot).
+    if (dead_ || !closing_ || peer_sent_close_) co_return;
+    for (;;) {
+        auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                                                asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        for (;;) {
+            const auto buffer = shard_.read_buffer();
+            socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+            if (would_block(ec)) break;
+            if (ec) co_return; // the peer's end, or the deadline closed the socket
+        }
     }
 }
 
@@ -172,7 +209,7 @@ void session::start_writer() {
     writer_running_ = true;
     // The writer coroutine exists only while the outbox has bytes: an idle client keeps no
     // writer frame. The completion handler holds the session until the writer has ended.
-    asio::co_spawn(ws_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
+    asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
         if (!e) return;
         log_exception{"writer"}(e);
         self->force_close();
@@ -190,10 +227,11 @@ asio::awaitable<void> session::writer() {
     std::array<asio::const_buffer, 16> buffers;
     while (!outbox_.empty() && !dead_) {
         const std::size_t n = outbox_.prepare(buffers);
-        auto [ec, written] = co_await socket().async_write_some(std::span(buffers.data(), n),
-                                                                asio::as_tuple(asio::use_awaitable));
+        auto [ec, written] = co_await socket_.async_write_some(std::span(buffers.data(), n),
+                                                               asio::as_tuple(asio::use_awaitable));
         outbox_.consume(written);
         if (ec) {
+            if (close_reason_.empty()) close_reason_ = "write failed: " + ec.message();
             force_close(); // the reader learns of it through its read
             break;
         }
@@ -203,51 +241,61 @@ asio::awaitable<void> session::writer() {
     writer_done();
 }
 
-asio::awaitable<void> session::discard_until_peer_closes() {
-    // Closing a socket that still has unread bytes makes the kernel send a reset, which can
-    // overtake our close frame: a client cut off mid-message (1009, 1002, ...) would see a reset
-    // instead of the code. So after the half-close, read and drop what the peer still sends
-    // until it closes its side too, for at most the closing-handshake time. A peer whose close
-    // frame we read sends nothing after it: the socket can close at once (and free its slot).
-    if (dead_ || !closing_ || peer_sent_close_) co_return;
-    linger_.expires_after(shard_.state().cfg.handshake_timeout);
-    linger_.async_wait([self = shared_from_this()](error_code ec) {
+bool session::send(outbox::chunk c, bool final) {
+    if (dead_) return false;
+    if (!writer_running_ && outbox_.empty() && !outbox_.closed()) {
+        // Fast path: nothing is waiting, so write now, without starting the writer. The socket is
+        // non-blocking; what the kernel does not take is queued.
+        error_code ec;
+        const std::size_t n = socket_.write_some(asio::buffer(c.data, c.size), ec);
+        if (ec && !would_block(ec)) {
+            force_close();
+            return false;
+        }
+        if (n == c.size) {
+            if (final) outbox_.close();
+            return true;
+        }
+        c.data += n;
+        c.size -= n;
+    }
+    switch (final ? outbox_.push_final(std::move(c)) : outbox_.push(std::move(c))) {
+    case outbox::push_result::accepted:
+        start_writer();
+        return true;
+    case outbox::push_result::overflow:
+        overflowed();
+        return false;
+    case outbox::push_result::closed:
+        return false;
+    }
+    return false;
+}
+
+bool session::send_control(opcode op, std::string_view payload) {
+    auto frame = std::make_shared<std::string>();
+    append_frame(*frame, op, payload);
+    return send(outbox::chunk{frame, frame->data(), frame->size()}, op == opcode::close);
+}
+
+void session::send_close(std::uint16_t code, std::string_view reason) {
+    closing_ = true;
+    std::string payload;
+    if (code != 0) {
+        payload.push_back(static_cast<char>(code >> 8));
+        payload.push_back(static_cast<char>(code & 0xFF));
+        payload.append(reason.substr(0, 123)); // control frames carry at most 125 bytes
+    }
+    send_control(opcode::close, payload);
+    closing_deadline_.expires_after(shard_.state().cfg.handshake_timeout);
+    closing_deadline_.async_wait([self = shared_from_this()](error_code ec) {
         if (!ec) self->force_close();
     });
-    for (;;) {
-        auto [ec, n] = co_await socket().async_read_some(asio::buffer(first_bytes_),
-                                                         asio::as_tuple(asio::use_awaitable));
-        if (ec) break;
-    }
-    linger_.cancel();
 }
 
 void session::deliver(const frame_batch_ptr& batch) {
     if (dead_ || closing_ || !registered_) return;
-    outbox::chunk c{batch, batch->bytes.data(), batch->bytes.size()};
-    if (!writer_running_ && outbox_.empty()) {
-        // Fast path: nothing is waiting, so write now, without starting the writer. The socket is
-        // non-blocking; what the kernel does not take is queued.
-        error_code ec;
-        const std::size_t n = socket().write_some(asio::buffer(c.data, c.size), ec);
-        if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-            force_close();
-            return;
-        }
-        if (n == c.size) return;
-        c.data += n;
-        c.size -= n;
-    }
-    switch (outbox_.push(std::move(c))) {
-    case outbox::push_result::accepted:
-        start_writer();
-        break;
-    case outbox::push_result::overflow:
-        overflowed();
-        break;
-    case outbox::push_result::closed:
-        break;
-    }
+    send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false);
 }
 
 bool session::within_rate_limits(std::size_t bytes) {
@@ -267,16 +315,9 @@ void session::keepalive(std::chrono::steady_clock::time_point now) {
         return;
     }
     // One ping per interval of silence: an unanswered ping is not repeated on every sweep.
-    if (silent < cfg.ping_interval || now - last_ping_ < cfg.ping_interval || ping_in_flight_) return;
-    ping_in_flight_ = true;
+    if (silent < cfg.ping_interval || now - last_ping_ < cfg.ping_interval) return;
     last_ping_ = now;
-    asio::co_spawn(
-        ws_.get_executor(),
-        [self = shared_from_this()]() -> asio::awaitable<void> {
-            co_await self->ws_.async_ping({}, asio::as_tuple(asio::use_awaitable));
-            self->ping_in_flight_ = false;
-        },
-        asio::detached);
+    send_control(opcode::ping, {});
 }
 
 void session::overflowed() {
@@ -284,21 +325,15 @@ void session::overflowed() {
     spdlog::warn("closing user_id={} remote={}: outbound queue over {} bytes (client too slow)", user_id_,
                  remote_, outbox_.limit());
     outbox_.drop_unsent();
-    close(websocket::close_code::policy_error, "outbound queue overflow: client too slow");
+    close(close_status::policy_violation, "outbound queue overflow: client too slow");
 }
 
-void session::close(websocket::close_code code, std::string_view reason) {
+void session::close(close_status code, std::string_view reason) {
     if (closing_ || dead_ || reader_done_) return;
-    closing_ = true;
     close_reason_ = fmt::format("closed by server ({} {})", static_cast<unsigned>(code), reason);
-    asio::co_spawn(
-        ws_.get_executor(),
-        [self = shared_from_this(), cr = websocket::close_reason(code, reason)]() -> asio::awaitable<void> {
-            // The reader's pending read ends with `closed` when the peer answers (or the
-            // handshake timeout closes the socket); it finishes the session.
-            co_await self->ws_.async_close(cr, asio::as_tuple(asio::use_awaitable));
-        },
-        asio::detached);
+    // The reader keeps reading until the peer answers with its close frame; the closing deadline
+    // ends the connection if it never does.
+    send_close(static_cast<std::uint16_t>(code), reason);
 }
 
 void session::force_close() {
@@ -306,33 +341,7 @@ void session::force_close() {
     dead_ = true;
     outbox_.close();
     error_code ec;
-    socket().close(ec); // pending reads and writes complete with operation_aborted
-}
-
-bool session::queue_protocol_bytes(std::string bytes) {
-    if (dead_) return false;
-    const bool joins_shard = handshake_pending_ && !registered_ && bytes.starts_with("HTTP/1.1 101");
-    const bool is_close = is_close_frame(bytes);
-    if (is_close) closing_ = true; // the close frame gets out even past the limit; nothing follows it
-    auto owner = std::make_shared<const std::string>(std::move(bytes));
-    outbox::chunk c{owner, owner->data(), owner->size()};
-    const auto result = is_close ? outbox_.push_final(std::move(c)) : outbox_.push(std::move(c));
-    if (result == outbox::push_result::overflow) {
-        overflowed(); // pongs for a peer that does not read count against its limit too
-        return false;
-    }
-    if (result == outbox::push_result::closed) return false;
-    if (joins_shard) {
-        shard_.add(*this);
-        registered_ = true;
-    }
-    start_writer();
-    return true;
-}
-
-void session::teardown_after_flush() {
-    // flush_before_close() half-closes once the reader has ended and the outbox is sent.
-    closing_ = true;
+    socket_.close(ec); // the pending wait, read or write completes with operation_aborted
 }
 
 } // namespace wshub

@@ -1,47 +1,43 @@
-// One WebSocket client: a reader coroutine that feeds the hub's inbox and a writer coroutine that
-// drains the client's bounded outbox while it has bytes. Lives on its shard's thread; nothing
-// else touches it.
+// One WebSocket client, after its handshake: a reader coroutine that feeds the hub's inbox while
+// the client has bytes to read, and a writer coroutine that drains the client's bounded outbox
+// while it has bytes to send. An idle client has neither: it waits with one readiness wait and
+// no buffer. Lives on its shard's thread; nothing else touches it.
 #pragma once
 
-#include "session_stream.hpp"
 #include "wshub/connection_limits.hpp"
 #include "wshub/frame.hpp"
+#include "wshub/frame_parser.hpp"
 #include "wshub/outbox.hpp"
 #include "wshub/token_bucket.hpp"
 
-#include <array>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <tuple>
+#include <vector>
 
 namespace wshub {
 
 class shard;
 
-class session final : public std::enable_shared_from_this<session>, private detail::write_sink {
+class session final : public std::enable_shared_from_this<session> {
   public:
-    using upgrade_request = boost::beast::http::request<boost::beast::http::empty_body>;
-
-    session(shard& owner, boost::asio::ip::tcp::socket socket, std::string prefetched, std::string user_id,
-            std::string remote, connection_limits::slot slot);
+    session(shard& owner, boost::asio::ip::tcp::socket socket, std::string user_id, std::string remote,
+            connection_limits::slot slot);
     ~session();
 
-    // Completes the WebSocket handshake, then reads and writes until the connection ends.
-    // Per-operation cancellation: none; end it with close() or force_close().
-    boost::asio::awaitable<void> run(upgrade_request request);
+    // Sends the handshake's 101 response, joins the shard and starts reading; `prefetched` holds
+    // bytes the client sent right behind its upgrade request. Shard thread only.
+    void start(std::string handshake_response, std::string prefetched);
 
     // Queues a frame batch for this client (shard thread only). A client whose backlog would pass
     // the limit is closed with 1008 and gets nothing more.
     void deliver(const frame_batch_ptr& batch);
 
     // Starts the closing handshake: the close frame goes out after what is already queued.
-    void close(boost::beast::websocket::close_code code, std::string_view reason);
+    void close(close_status code, std::string_view reason);
 
     // Closes the socket now: the drain time is over.
     void force_close();
@@ -54,10 +50,29 @@ class session final : public std::enable_shared_from_this<session>, private deta
     std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
 
   private:
+    // Reads what the socket has (after `prefetched`), answers control frames and hands whole
+    // messages to the hub; when the socket has nothing more it arms wait_readable() and ends.
+    // Once the connection is over it finishes the session instead.
+    boost::asio::awaitable<void> reader(std::string prefetched);
+    void start_reader(std::string prefetched);
+    // The idle state: one readiness wait, whose completion starts the reader again.
+    void wait_readable();
+    // Acts on one thing the parser found; data messages go to `received`. False once the peer
+    // will send nothing more that matters (its close frame, or a protocol violation).
+    bool handle(frame_event event, std::vector<message>& received);
+    // After the reader: leaves the shard, sends the rest, and ends the connection.
+    boost::asio::awaitable<void> finish();
+
     // Sends the outbox until it is empty, then ends; started by start_writer().
     boost::asio::awaitable<void> writer();
     void start_writer();
     void writer_done();
+    // Writes `c` now if nothing is queued before it, else queues it; a final chunk (the close
+    // frame) is the last. False when the connection takes no more writes.
+    bool send(outbox::chunk c, bool final);
+    bool send_control(opcode op, std::string_view payload);
+    // Queues our close frame (code 0: none) and bounds the closing handshake.
+    void send_close(std::uint16_t code, std::string_view reason);
     // After the reader: waits (bounded) until the writer has sent the rest, then half-closes if
     // a close frame went out.
     boost::asio::awaitable<void> flush_before_close();
@@ -66,32 +81,27 @@ class session final : public std::enable_shared_from_this<session>, private deta
     void overflowed();
     // Whether this message keeps the client within its inbound rate limits.
     bool within_rate_limits(std::size_t bytes);
-    boost::asio::ip::tcp::socket& socket() noexcept { return ws_.next_layer().next_layer(); }
-
-    bool queue_protocol_bytes(std::string bytes) override;
-    void teardown_after_flush() override;
 
     shard& shard_;
+    boost::asio::ip::tcp::socket socket_;
+    frame_parser parser_;
     std::string user_id_;
     std::string remote_;
     outbox outbox_;
     boost::asio::steady_timer flushed_; // bounds flush_before_close(); the writer's end cancels its wait
-    boost::asio::steady_timer linger_;  // bounds the lingering close
-    boost::beast::websocket::stream<detail::session_stream> ws_;
-    std::array<char, 128> first_bytes_{};
+    boost::asio::steady_timer
+        closing_deadline_;         // bounds the closing handshake once our close frame is queued
     std::string close_reason_;     // why the connection ended, for the log
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
-    std::chrono::steady_clock::time_point last_heard_;  // last message or control frame from the peer
+    std::chrono::steady_clock::time_point last_heard_;  // last bytes from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
-    bool ping_in_flight_ = false;
-    bool handshake_pending_ = false; // async_accept is running: the next protocol bytes are the response
     bool registered_ = false;
     bool writer_running_ = false; // the writer coroutine is sending the outbox
     bool reader_done_ = false;
     bool peer_sent_close_ = false; // the peer's close frame arrived: it sends nothing more
-    bool closing_ = false;         // a close frame is queued or being sent
+    bool closing_ = false;         // our close frame is queued or sent
     bool dead_ = false;            // the socket failed or was closed: write nothing more
 };
 

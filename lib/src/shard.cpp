@@ -53,7 +53,7 @@ boost::asio::awaitable<void> shard::keepalive_loop(std::stop_token stop) {
     }
 }
 
-void shard::close_all(boost::beast::websocket::close_code code, std::string_view reason) {
+void shard::close_all(close_status code, std::string_view reason) {
     for (session* s : sessions_)
         s->close(code, reason);
 }

@@ -4,10 +4,12 @@
 
 #include "server_state.hpp"
 #include "wshub/frame.hpp"
+#include "wshub/frame_parser.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/beast/websocket/rfc6455.hpp>
+#include <memory>
+#include <span>
 #include <stop_token>
 #include <vector>
 
@@ -36,7 +38,11 @@ class shard {
     // `stop` is requested. One timer per shard, not per connection.
     boost::asio::awaitable<void> keepalive_loop(std::stop_token stop);
 
-    void close_all(boost::beast::websocket::close_code code, std::string_view reason);
+    // Where this shard's sessions read: one buffer for all of them, since a session parses what
+    // it read before it yields, and keeps only what the parser copied out.
+    std::span<char> read_buffer() noexcept { return {read_buffer_.get(), read_buffer_size}; }
+
+    void close_all(close_status code, std::string_view reason);
     void force_close_all();
 
   private:
@@ -44,6 +50,8 @@ class shard {
     server_state& state_;
     boost::asio::io_context ioc_{1}; // run by exactly one thread
     std::vector<session*> sessions_;
+    static constexpr std::size_t read_buffer_size = 64 * 1024;
+    std::unique_ptr<char[]> read_buffer_ = std::make_unique_for_overwrite<char[]>(read_buffer_size);
 };
 
 } // namespace wshub
