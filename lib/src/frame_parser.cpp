@@ -81,6 +81,8 @@ bool is_valid_utf8(std::string_view bytes) noexcept {
 
 std::optional<frame_event> frame_parser::fail(close_status code, std::string_view why) {
     done_ = true;
+    in_frame_ = in_message_ = false;
+    header_size_ = 0;
     message_ = std::string();
     control_ = std::string();
     return frame_event{frame_event::kind::violation, false, static_cast<std::uint16_t>(code),
@@ -177,12 +179,11 @@ std::optional<frame_event> frame_parser::start_frame() {
         // message_ never holds more than the limit, so the sum cannot overflow.
         if (length > max_message_size_ || message_.size() + length > max_message_size_)
             return fail(close_status::too_big, fmt::format("message over {} bytes", max_message_size_));
-        // Room for the whole frame up front; a fragmented message grows geometrically.
+        // Room for the frame up front, but at most 64 KiB ahead of the bytes that arrived: a
+        // header alone must not pin the whole limit. A long message grows geometrically.
         const std::size_t needed = message_.size() + static_cast<std::size_t>(length);
         if (needed > message_.capacity())
-            message_.reserve(message_.empty()
-                                 ? needed
-                                 : std::min(max_message_size_, std::max(needed, 2 * message_.capacity())));
+            message_.reserve(std::min(needed, std::max(2 * message_.capacity(), std::size_t{64 * 1024})));
     }
     remaining_ = length;
     unmasked_ = 0;
@@ -215,6 +216,7 @@ std::optional<frame_event> frame_parser::finish_frame() {
             if (!is_valid_utf8(reason)) return fail(close_status::bad_payload, "close reason is not UTF-8");
         }
         done_ = true;
+        in_message_ = false;
         control_ = std::string();
         message_ = std::string();
         return frame_event{frame_event::kind::close, false, code, std::move(reason)};

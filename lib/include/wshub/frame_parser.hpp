@@ -27,8 +27,8 @@ enum class close_status : std::uint16_t {
     too_big = 1009,
 };
 
-// Whether a peer may send `code` in a close frame (section 7.4: not 1004-1006, 1015, nor the
-// unassigned ranges below 1000 and 1016-2999).
+// Whether a peer may send `code` in a close frame (section 7.4: not the reserved 1004-1006,
+// 1014 and 1015, nor the unassigned ranges below 1000 and 1016-2999).
 bool is_valid_close_code(std::uint16_t code) noexcept;
 
 // Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
