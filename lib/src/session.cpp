@@ -8,6 +8,7 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <span>
 #include <spdlog/spdlog.h>
@@ -115,6 +116,9 @@ asio::awaitable<void> session::reader(std::string prefetched) {
             wait_readable();
             co_return;
         }
+        // More is waiting: let the shard's other sessions (and the sender) have a turn first, so
+        // a client that sends without pause cannot hold the thread.
+        if (open) co_await asio::post(socket_.get_executor(), asio::use_awaitable);
     }
     co_await finish();
 }
