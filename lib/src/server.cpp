@@ -70,9 +70,8 @@ struct server::impl {
         if (!sender_finished) co_await sender_done.async_wait(asio::as_tuple(asio::use_awaitable));
 
         for (auto& s : shards)
-            asio::post(s->context(), [&s] {
-                s->close_all(close_status::going_away, "server shutting down");
-            });
+            asio::post(s->context(),
+                       [&s] { s->close_all(close_status::going_away, "server shutting down"); });
         if (!co_await wait_for_sessions(state.cfg.drain_timeout)) {
             spdlog::warn("drain timeout: closing {} remaining clients", state.counters.sessions.load());
             for (auto& s : shards)
