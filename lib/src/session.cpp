@@ -41,10 +41,7 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id
     , byte_bucket_(owner.state().cfg.rate_limit_bytes, std::max(1.0, owner.state().cfg.rate_limit_bytes))
     , last_heard_(std::chrono::steady_clock::now()) {}
 
-session::~session() {
-    // Normally finish() has left the shard; this covers a reader that ended with an exception.
-    if (registered_) shard_.remove(*this);
-}
+session::~session() = default;
 
 void session::start(std::string handshake_response, std::string prefetched) {
     error_code ec;
@@ -61,12 +58,16 @@ void session::start(std::string handshake_response, std::string prefetched) {
     start_reader(std::move(prefetched));
 }
 
-void session::start_reader(std::string prefetched) {
-    asio::co_spawn(socket_.get_executor(), reader(std::move(prefetched)),
+void session::start_reader(std::string unread) {
+    asio::co_spawn(socket_.get_executor(), reader(std::move(unread)),
                    [self = shared_from_this()](std::exception_ptr e) {
                        if (!e) return;
                        log_exception{"reader"}(e);
                        self->force_close();
+                       if (self->registered_) { // finish() did not run
+                           self->shard_.remove(*self);
+                           self->registered_ = false;
+                       }
                    });
 }
 
@@ -77,10 +78,14 @@ void session::wait_readable() {
                        [self = shared_from_this()](error_code) { self->start_reader({}); });
 }
 
-asio::awaitable<void> session::reader(std::string prefetched) {
-    std::vector<message> received;
-    std::span<const char> bytes(prefetched);
-    for (bool open = true, drained = false; open;) {
+asio::awaitable<void> session::reader(std::string unread) {
+    // `unread`: bytes received but not parsed yet. At first those that came right behind the
+    // upgrade request; later the rest of a read that held more messages than one pass takes.
+    reader_pass pass;
+    for (bool open = true; open;) {
+        bool drained = false;
+        pass.now = std::chrono::steady_clock::now();
+        std::span<const char> bytes(unread);
         if (bytes.empty()) {
             // The shard's buffer is shared by its sessions: the parser copies out what it keeps,
             // and nothing refers to the buffer after this pass, before the first co_await.
@@ -98,20 +103,22 @@ asio::awaitable<void> session::reader(std::string prefetched) {
                 bytes = buffer.first(n);
                 // A short read emptied the socket (a new arrival wakes the readiness wait).
                 drained = n < buffer.size();
-                last_heard_ = std::chrono::steady_clock::now();
             }
         }
-        while (open) {
+        while (open && pass.received.size() < max_messages_per_pass) {
             auto event = parser_.next(bytes);
             if (!event) break;
-            open = handle(std::move(*event), received);
+            open = handle(std::move(*event), pass);
         }
-        bytes = {};
-        for (auto& m : received) {
+        // What the pass left is kept (a new string first: `bytes` may point into `unread`).
+        unread = open ? std::string(bytes.begin(), bytes.end()) : std::string();
+        if (!unread.empty()) drained = false;
+        send_pongs(pass.pongs);
+        for (auto& m : pass.received) {
             if (!co_await shard_.state().the_hub->publish(std::move(m)))
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
         }
-        received.clear();
+        pass.received.clear();
         if (open && drained) {
             wait_readable();
             co_return;
@@ -123,8 +130,10 @@ asio::awaitable<void> session::reader(std::string prefetched) {
     co_await finish();
 }
 
-bool session::handle(frame_event event, std::vector<message>& received) {
+bool session::handle(frame_event event, reader_pass& pass) {
     auto& state = shard_.state();
+    // Only whole frames count as signs of life: a client trickling a partial frame still times out.
+    last_heard_ = pass.now;
     switch (event.what) {
     case frame_event::kind::message:
         state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
@@ -132,15 +141,17 @@ bool session::handle(frame_event event, std::vector<message>& received) {
         if (!within_rate_limits(event.payload.size())) {
             state.counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
+            send_pongs(pass.pongs);
             close(close_status::policy_violation, "rate limit exceeded");
             return true;
         }
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
-        received.push_back(
+        pass.received.push_back(
             message{event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0});
         return true;
     case frame_event::kind::ping:
-        if (!closing_) send_control(opcode::pong, event.payload);
+        // Answered after the pass, all pongs in one write: a burst of pings costs one system call.
+        if (!closing_) append_frame(pass.pongs, opcode::pong, event.payload);
         return true;
     case frame_event::kind::pong:
         return true;
@@ -150,15 +161,24 @@ bool session::handle(frame_event event, std::vector<message>& received) {
             close_reason_ = event.code == 0 ? "closed"
                                             : fmt::format("closed by peer ({}{}{})", event.code,
                                                           event.payload.empty() ? "" : ": ", event.payload);
+        send_pongs(pass.pongs);
         if (!closing_) send_close(event.code, {}); // the echo (RFC 6455 section 5.5.1)
         return false;
     case frame_event::kind::violation:
         if (close_reason_.empty())
             close_reason_ = fmt::format("protocol error ({}): {}", event.code, event.payload);
+        send_pongs(pass.pongs);
         if (!closing_) send_close(event.code, event.payload);
         return false;
     }
     return false;
+}
+
+void session::send_pongs(std::string& pongs) {
+    if (pongs.empty()) return;
+    auto frames = std::make_shared<const std::string>(std::move(pongs));
+    pongs.clear();
+    send(outbox::chunk{frames, frames->data(), frames->size()}, false);
 }
 
 asio::awaitable<void> session::finish() {
@@ -201,9 +221,10 @@ asio::awaitable<void> session::discard_until_peer_closes() {
         if (ec) co_return;
         for (;;) {
             const auto buffer = shard_.read_buffer();
-            socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-            if (would_block(ec)) break;
+            const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+            if (would_block(ec) || (!ec && n < buffer.size())) break; // drained
             if (ec) co_return; // the peer's end, or the deadline closed the socket
+            co_await asio::post(socket_.get_executor(), asio::use_awaitable); // others get a turn
         }
     }
 }

@@ -50,16 +50,26 @@ class session final : public std::enable_shared_from_this<session> {
     std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
 
   private:
-    // Reads what the socket has (after `prefetched`), answers control frames and hands whole
+    // Reads what the socket has (after `unread`), answers control frames and hands whole
     // messages to the hub; when the socket has nothing more it arms wait_readable() and ends.
     // Once the connection is over it finishes the session instead.
-    boost::asio::awaitable<void> reader(std::string prefetched);
-    void start_reader(std::string prefetched);
+    boost::asio::awaitable<void> reader(std::string unread);
+    void start_reader(std::string unread);
     // The idle state: one readiness wait, whose completion starts the reader again.
     void wait_readable();
-    // Acts on one thing the parser found; data messages go to `received`. False once the peer
-    // will send nothing more that matters (its close frame, or a protocol violation).
-    bool handle(frame_event event, std::vector<message>& received);
+    // What one pass of the reader over the bytes it has collects, to act on after parsing.
+    struct reader_pass {
+        std::chrono::steady_clock::time_point now; // when the bytes arrived, near enough
+        std::vector<message> received;             // for the hub
+        std::string pongs;                         // answers to the pings, back to back
+    };
+    // At most this many messages per pass, so a flood of small ones is handed on (or held back
+    // by a full inbox) in bounded steps.
+    static constexpr std::size_t max_messages_per_pass = 256;
+    // Acts on one thing the parser found. False once the peer will send nothing more that
+    // matters (its close frame, or a protocol violation).
+    bool handle(frame_event event, reader_pass& pass);
+    void send_pongs(std::string& pongs);
     // After the reader: leaves the shard, sends the rest, and ends the connection.
     boost::asio::awaitable<void> finish();
 

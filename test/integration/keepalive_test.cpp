@@ -257,4 +257,40 @@ BOOST_FIXTURE_TEST_CASE(client_that_reads_but_never_pongs_is_dropped, ping_serve
     BOOST_TEST(line->find("idle timeout") != std::string::npos, *line);
 }
 
+BOOST_FIXTURE_TEST_CASE(client_that_trickles_a_frame_is_dropped_after_the_idle_timeout, ping_server) {
+    // A byte of a never-finished frame every 100 ms: bytes arrive, but no frame completes, so the
+    // client is as silent as one that sends nothing (and the frame's buffer is not held forever).
+    raw_connection c(io);
+    c.upgrade_ok(port(), "/im?user_id=trickler");
+    const std::string frame = client_frame(op_binary, std::string(1000, 'x'));
+    const auto start = clock_type::now();
+    bool ended = false;
+    raw_read_result end;
+    auto send_slowly = [&]() -> asio::awaitable<void> {
+        for (std::size_t i = 0; i < frame.size() && !ended && c.is_open(); ++i) {
+            try {
+                co_await c.async_send(frame.substr(i, 1));
+            } catch (const boost::system::system_error&) {
+                co_return; // the server has gone: what the reader reports
+            }
+            co_await pause(milliseconds(100));
+        }
+    };
+    auto read_to_end = [&]() -> asio::awaitable<void> {
+        end = co_await c.async_read_until_end();
+        ended = true;
+    };
+    std::vector<asio::awaitable<void>> ops;
+    ops.push_back(send_slowly());
+    ops.push_back(read_to_end());
+    io.run_all(std::move(ops), "a trickled frame", drop_deadline, [&] { c.close(); });
+    const auto took = since(start);
+    BOOST_TEST_MESSAGE("dropped after " << took.count() << " ms: " << end.end.message());
+    BOOST_TEST((end.end == asio::error::eof || end.end == asio::error::connection_reset), end.end.message());
+    BOOST_TEST(took >= idle_timeout / 2);
+    const auto line = server.wait_for_log("disconnect user_id=trickler");
+    BOOST_REQUIRE(line.has_value());
+    BOOST_TEST(line->find("idle timeout") != std::string::npos, *line);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

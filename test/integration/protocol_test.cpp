@@ -152,6 +152,22 @@ BOOST_FIXTURE_TEST_CASE(ping_is_answered_with_a_pong_carrying_its_payload, serve
     BOOST_TEST(next.payload == "next");
 }
 
+BOOST_FIXTURE_TEST_CASE(burst_of_pings_gets_every_pong_in_order, server_fixture) {
+    // 2000 pings in one write: the server answers a read's pings together, in one write, so a
+    // burst costs it one system call, but each ping still gets its own pong.
+    raw_connection c(io);
+    c.upgrade_ok(port(), "/im?user_id=pinger");
+    std::string burst;
+    for (int i = 0; i < 2000; ++i)
+        burst += client_frame(op_ping, std::to_string(i));
+    c.send(burst);
+    for (int i = 0; i < 2000; ++i) {
+        const auto pong = c.read_frame();
+        BOOST_REQUIRE(pong.opcode == op_pong);
+        BOOST_REQUIRE_EQUAL(pong.payload, std::to_string(i));
+    }
+}
+
 BOOST_FIXTURE_TEST_CASE(ping_between_fragments_is_answered_and_the_message_arrives_whole, server_fixture) {
     ws_client receiver(io);
     receiver.connect(port(), "/im?user_id=receiver");
