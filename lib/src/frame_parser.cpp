@@ -1,5 +1,7 @@
 #include "wshub/frame_parser.hpp"
 
+#include "wshub/frame.hpp"
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -8,14 +10,10 @@ namespace wshub {
 
 namespace {
 
-enum : std::uint8_t {
-    op_continuation = 0x0,
-    op_text = 0x1,
-    op_binary = 0x2,
-    op_close = 0x8,
-    op_ping = 0x9,
-    op_pong = 0xA
-};
+// The opcode as it is on the wire, where it may be none of the known ones.
+constexpr std::uint8_t raw(opcode op) noexcept {
+    return static_cast<std::uint8_t>(op);
+}
 
 constexpr std::size_t max_control_payload = 125;
 
@@ -130,7 +128,7 @@ std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
         if (remaining_ > 0) {
             if (in.empty()) return std::nullopt;
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size()));
-            std::string& into = opcode_ >= op_close ? control_ : message_;
+            std::string& into = opcode_ >= raw(opcode::close) ? control_ : message_;
             const std::size_t old = into.size();
             into.append(in.data(), n);
             unmask(into.data() + old, n, mask_, unmasked_);
@@ -172,27 +170,27 @@ std::optional<frame_event> frame_parser::start_frame() {
     std::memcpy(mask_.data(), header_.data() + at, 4);
 
     switch (opcode_) {
-    case op_close:
-    case op_ping:
-    case op_pong:
+    case raw(opcode::close):
+    case raw(opcode::ping):
+    case raw(opcode::pong):
         if (!fin_) return fail(close_status::protocol_error, "fragmented control frame");
         if (length > max_control_payload)
             return fail(close_status::protocol_error, "control frame over 125 bytes");
         break;
-    case op_continuation:
+    case raw(opcode::continuation):
         if (!in_message_)
             return fail(close_status::protocol_error, "continuation frame with no message to continue");
         break;
-    case op_text:
-    case op_binary:
+    case raw(opcode::text):
+    case raw(opcode::binary):
         if (in_message_) return fail(close_status::protocol_error, "new message inside a fragmented one");
         in_message_ = true;
-        message_text_ = opcode_ == op_text;
+        message_text_ = opcode_ == raw(opcode::text);
         break;
     default:
         return fail(close_status::protocol_error, fmt::format("unknown opcode {}", opcode_));
     }
-    if (opcode_ < op_close) {
+    if (opcode_ < raw(opcode::close)) {
         // message_ never holds more than the limit, so the sum cannot overflow.
         if (length > max_message_size_ || message_.size() + length > max_message_size_)
             return fail(close_status::too_big, fmt::format("message over {} bytes", max_message_size_));
@@ -211,15 +209,15 @@ std::optional<frame_event> frame_parser::start_frame() {
 std::optional<frame_event> frame_parser::finish_frame() {
     in_frame_ = false;
     switch (opcode_) {
-    case op_ping: {
+    case raw(opcode::ping): {
         frame_event e{frame_event::kind::ping, false, 0, std::move(control_)};
         control_ = std::string();
         return e;
     }
-    case op_pong:
+    case raw(opcode::pong):
         control_.clear();
         return frame_event{frame_event::kind::pong, false, 0, {}};
-    case op_close: {
+    case raw(opcode::close): {
         std::uint16_t code = 0;
         std::string reason;
         if (control_.size() == 1)

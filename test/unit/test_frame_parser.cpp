@@ -1,3 +1,4 @@
+#include "wshub/frame.hpp"
 #include "wshub/frame_parser.hpp"
 
 #include <array>
@@ -17,15 +18,6 @@ namespace {
 using parser = wshub::frame_parser;
 using kind = frame_event::kind;
 
-enum : std::uint8_t {
-    op_cont = 0x0,
-    op_text = 0x1,
-    op_binary = 0x2,
-    op_close = 0x8,
-    op_ping = 0x9,
-    op_pong = 0xA
-};
-
 struct frame_options {
     bool fin = true;
     std::uint8_t rsv = 0;  // the three reserved bits, 0..7
@@ -35,9 +27,9 @@ struct frame_options {
 };
 
 // A client-to-server frame as a browser would send it (unless `o` says otherwise).
-std::string client_frame(std::uint8_t opcode, std::string_view payload, frame_options o = {}) {
+std::string client_frame(opcode op, std::string_view payload, frame_options o = {}) {
     std::string out;
-    out += static_cast<char>((o.fin ? 0x80 : 0) | (o.rsv << 4) | opcode);
+    out += static_cast<char>((o.fin ? 0x80 : 0) | (o.rsv << 4) | static_cast<std::uint8_t>(op));
     const std::uint64_t n = payload.size();
     const int length_bytes = o.length_bytes >= 0 ? o.length_bytes : n < 126 ? 0 : n <= 0xFFFF ? 2 : 8;
     const unsigned mask_bit = o.masked ? 0x80 : 0;
@@ -118,10 +110,11 @@ std::uint16_t violation_code(std::string_view bytes, std::size_t max_size = 1 <<
 // fragments) with a ping between the fragments, a binary frame with a 16-bit length, an empty
 // message, a pong and a close with a reason.
 std::string mixed_stream() {
-    return client_frame(op_text, "h\xC3\xA9llo \xE2\x82", {.fin = false}) +
-           client_frame(op_ping, "are you there") + client_frame(op_cont, "\xAC!", {.fin = true}) +
-           client_frame(op_binary, std::string(300, '\x9B')) + client_frame(op_text, "") +
-           client_frame(op_pong, "x") + client_frame(op_close, close_payload(1001, "bye"));
+    return client_frame(opcode::text, "h\xC3\xA9llo \xE2\x82", {.fin = false}) +
+           client_frame(opcode::ping, "are you there") +
+           client_frame(opcode::continuation, "\xAC!", {.fin = true}) +
+           client_frame(opcode::binary, std::string(300, '\x9B')) + client_frame(opcode::text, "") +
+           client_frame(opcode::pong, "x") + client_frame(opcode::close, close_payload(1001, "bye"));
 }
 
 std::string hex(std::string_view s) {
@@ -140,7 +133,7 @@ std::string hex(std::string_view s) {
 BOOST_AUTO_TEST_SUITE(frame_parser)
 
 BOOST_AUTO_TEST_CASE(masked_text_message_is_unmasked) {
-    const auto e = parse_one(client_frame(op_text, "Hello, wshub"));
+    const auto e = parse_one(client_frame(opcode::text, "Hello, wshub"));
     BOOST_TEST((e.what == kind::message));
     BOOST_TEST(e.text);
     BOOST_TEST(e.payload == "Hello, wshub");
@@ -150,7 +143,7 @@ BOOST_AUTO_TEST_CASE(binary_message_keeps_every_byte) {
     std::string payload;
     for (int i = 0; i < 256; ++i)
         payload += static_cast<char>(i);
-    const auto e = parse_one(client_frame(op_binary, payload));
+    const auto e = parse_one(client_frame(opcode::binary, payload));
     BOOST_TEST((e.what == kind::message));
     BOOST_TEST(!e.text);
     BOOST_TEST(e.payload == payload);
@@ -180,7 +173,7 @@ BOOST_AUTO_TEST_CASE(bytes_may_arrive_split_at_any_point) {
 }
 
 BOOST_AUTO_TEST_CASE(header_with_a_64_bit_length_may_be_split_anywhere) {
-    const auto bytes = client_frame(op_binary, std::string(70000, 'z'));
+    const auto bytes = client_frame(opcode::binary, std::string(70000, 'z'));
     const auto whole = parse_whole(bytes);
     BOOST_TEST(whole == "binary:" + std::string(70000, 'z') + "\n");
     for (std::size_t split = 0; split <= 16; ++split) {
@@ -191,10 +184,10 @@ BOOST_AUTO_TEST_CASE(header_with_a_64_bit_length_may_be_split_anywhere) {
 }
 
 BOOST_AUTO_TEST_CASE(each_call_consumes_exactly_one_event) {
-    const auto a = client_frame(op_text, "one");
-    const auto b = client_frame(op_ping, "two");
-    const auto c = client_frame(op_binary, "three");
-    const auto partial = client_frame(op_text, "four").substr(0, 5);
+    const auto a = client_frame(opcode::text, "one");
+    const auto b = client_frame(opcode::ping, "two");
+    const auto c = client_frame(opcode::binary, "three");
+    const auto partial = client_frame(opcode::text, "four").substr(0, 5);
     const auto bytes = a + b + c + partial;
     parser p(1024);
     std::span<const char> in(bytes.data(), bytes.size());
@@ -216,7 +209,7 @@ BOOST_AUTO_TEST_CASE(each_call_consumes_exactly_one_event) {
     BOOST_TEST(!p.next(in).has_value());
     BOOST_TEST(in.empty());
     BOOST_TEST(p.mid_message());
-    const auto rest = client_frame(op_text, "four").substr(5);
+    const auto rest = client_frame(opcode::text, "four").substr(5);
     in = std::span<const char>(rest.data(), rest.size());
     e = p.next(in);
     BOOST_REQUIRE(e.has_value());
@@ -225,8 +218,9 @@ BOOST_AUTO_TEST_CASE(each_call_consumes_exactly_one_event) {
 }
 
 BOOST_AUTO_TEST_CASE(ping_between_fragments_comes_before_the_message) {
-    const auto bytes = client_frame(op_text, "Hel", {.fin = false}) + client_frame(op_ping, "p") +
-                       client_frame(op_cont, "lo, ", {.fin = false}) + client_frame(op_cont, "world");
+    const auto bytes = client_frame(opcode::text, "Hel", {.fin = false}) + client_frame(opcode::ping, "p") +
+                       client_frame(opcode::continuation, "lo, ", {.fin = false}) +
+                       client_frame(opcode::continuation, "world");
     parser p(1024);
     std::span<const char> in(bytes.data(), bytes.size());
     auto e = p.next(in);
@@ -242,8 +236,9 @@ BOOST_AUTO_TEST_CASE(ping_between_fragments_comes_before_the_message) {
 }
 
 BOOST_AUTO_TEST_CASE(fragmented_binary_message_is_binary) {
-    const auto bytes = client_frame(op_binary, "\xFF\xFE", {.fin = false}) +
-                       client_frame(op_cont, "", {.fin = false}) + client_frame(op_cont, "\xFD");
+    const auto bytes = client_frame(opcode::binary, "\xFF\xFE", {.fin = false}) +
+                       client_frame(opcode::continuation, "", {.fin = false}) +
+                       client_frame(opcode::continuation, "\xFD");
     BOOST_TEST(parse_whole(bytes) == "binary:\xFF\xFE\xFD\n");
 }
 
@@ -252,7 +247,7 @@ BOOST_AUTO_TEST_CASE(sixteen_and_sixty_four_bit_lengths) {
         std::string payload(n, 'a');
         for (std::size_t i = 0; i < n; i += 7)
             payload[i] = static_cast<char>('a' + i % 26);
-        const auto bytes = client_frame(op_binary, payload);
+        const auto bytes = client_frame(opcode::binary, payload);
         // The helper's minimal encoding, so the parser sees each length form.
         const std::size_t len7 = static_cast<unsigned char>(bytes[1]) & 0x7F;
         BOOST_TEST(len7 == (n < 126 ? n : n <= 0xFFFF ? 126u : 127u));
@@ -265,11 +260,13 @@ BOOST_AUTO_TEST_CASE(sixteen_and_sixty_four_bit_lengths) {
 
 BOOST_AUTO_TEST_CASE(non_minimal_lengths_are_1002) {
     // RFC 6455 5.2: "the minimal number of bytes MUST be used to encode the length".
-    BOOST_TEST(violation_code(client_frame(op_binary, "hello", {.length_bytes = 2})) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_binary, std::string(125, 'x'), {.length_bytes = 2})) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_binary, "hello", {.length_bytes = 8})) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_binary, std::string(65535, 'x'), {.length_bytes = 8})) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_ping, "", {.length_bytes = 2})) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::binary, "hello", {.length_bytes = 2})) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::binary, std::string(125, 'x'), {.length_bytes = 2})) ==
+               1002);
+    BOOST_TEST(violation_code(client_frame(opcode::binary, "hello", {.length_bytes = 8})) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::binary, std::string(65535, 'x'), {.length_bytes = 8})) ==
+               1002);
+    BOOST_TEST(violation_code(client_frame(opcode::ping, "", {.length_bytes = 2})) == 1002);
 }
 
 BOOST_AUTO_TEST_CASE(sixty_four_bit_length_with_top_bit_is_1002) {
@@ -282,49 +279,52 @@ BOOST_AUTO_TEST_CASE(sixty_four_bit_length_with_top_bit_is_1002) {
 }
 
 BOOST_AUTO_TEST_CASE(unmasked_frame_is_1002) {
-    BOOST_TEST(violation_code(client_frame(op_text, "hi", {.masked = false})) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_ping, "", {.masked = false})) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::text, "hi", {.masked = false})) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::ping, "", {.masked = false})) == 1002);
 }
 
 BOOST_AUTO_TEST_CASE(reserved_bits_are_1002) {
     for (std::uint8_t rsv : {1, 2, 4, 7})
-        BOOST_TEST(violation_code(client_frame(op_text, "hi", {.rsv = rsv})) == 1002, "rsv " << int(rsv));
+        BOOST_TEST(violation_code(client_frame(opcode::text, "hi", {.rsv = rsv})) == 1002,
+                   "rsv " << int(rsv));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_opcodes_are_1002) {
     for (std::uint8_t op : {3, 4, 5, 6, 7, 0xB, 0xC, 0xD, 0xE, 0xF})
-        BOOST_TEST(violation_code(client_frame(op, "x")) == 1002, "opcode " << int(op));
+        BOOST_TEST(violation_code(client_frame(static_cast<opcode>(op), "x")) == 1002, "opcode " << int(op));
 }
 
 BOOST_AUTO_TEST_CASE(control_frames_over_125_bytes_are_1002) {
-    BOOST_TEST(describe(parse_one(client_frame(op_ping, std::string(125, 'p')))) ==
+    BOOST_TEST(describe(parse_one(client_frame(opcode::ping, std::string(125, 'p')))) ==
                "ping:" + std::string(125, 'p') + "\n");
-    BOOST_TEST(violation_code(client_frame(op_ping, std::string(126, 'p'))) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_pong, std::string(126, 'p'))) == 1002);
-    BOOST_TEST(violation_code(client_frame(op_close, close_payload(1000, std::string(124, 'r')))) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::ping, std::string(126, 'p'))) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::pong, std::string(126, 'p'))) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::close, close_payload(1000, std::string(124, 'r')))) ==
+               1002);
 }
 
 BOOST_AUTO_TEST_CASE(fragmented_control_frames_are_1002) {
-    for (std::uint8_t op : {op_ping, op_pong, op_close})
+    for (opcode op : {opcode::ping, opcode::pong, opcode::close})
         BOOST_TEST(violation_code(client_frame(op, "", {.fin = false})) == 1002, "opcode " << int(op));
 }
 
 BOOST_AUTO_TEST_CASE(continuation_without_a_message_is_1002) {
-    BOOST_TEST(violation_code(client_frame(op_cont, "orphan")) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::continuation, "orphan")) == 1002);
     // Nor after a message has ended.
-    BOOST_TEST(violation_code(client_frame(op_text, "done") + client_frame(op_cont, "more")) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::text, "done") +
+                              client_frame(opcode::continuation, "more")) == 1002);
 }
 
 BOOST_AUTO_TEST_CASE(new_message_inside_a_fragmented_one_is_1002) {
-    const auto first = client_frame(op_text, "part", {.fin = false});
-    BOOST_TEST(violation_code(first + client_frame(op_text, "new")) == 1002);
-    BOOST_TEST(violation_code(first + client_frame(op_binary, "new")) == 1002);
+    const auto first = client_frame(opcode::text, "part", {.fin = false});
+    BOOST_TEST(violation_code(first + client_frame(opcode::text, "new")) == 1002);
+    BOOST_TEST(violation_code(first + client_frame(opcode::binary, "new")) == 1002);
 }
 
 BOOST_AUTO_TEST_CASE(message_over_the_limit_is_1009_at_its_header) {
-    BOOST_TEST(describe(parse_one(client_frame(op_binary, "0123456789"), 10)) == "binary:0123456789\n");
+    BOOST_TEST(describe(parse_one(client_frame(opcode::binary, "0123456789"), 10)) == "binary:0123456789\n");
     // Only the header has arrived: the violation does not wait for the payload.
-    const auto bytes = client_frame(op_binary, "0123456789A");
+    const auto bytes = client_frame(opcode::binary, "0123456789A");
     parser p(10);
     std::span<const char> in(bytes.data(), 6);
     const auto e = p.next(in);
@@ -335,9 +335,9 @@ BOOST_AUTO_TEST_CASE(message_over_the_limit_is_1009_at_its_header) {
 }
 
 BOOST_AUTO_TEST_CASE(fragments_adding_up_over_the_limit_are_1009) {
-    const auto first = client_frame(op_text, "012345", {.fin = false});
-    BOOST_TEST(parse_whole(first + client_frame(op_cont, "6789"), 10) == "text:0123456789\n");
-    const auto second = client_frame(op_cont, "6789A");
+    const auto first = client_frame(opcode::text, "012345", {.fin = false});
+    BOOST_TEST(parse_whole(first + client_frame(opcode::continuation, "6789"), 10) == "text:0123456789\n");
+    const auto second = client_frame(opcode::continuation, "6789A");
     const auto bytes = first + second;
     parser p(10);
     // Up to the second fragment's header only.
@@ -355,25 +355,25 @@ BOOST_AUTO_TEST_CASE(huge_declared_length_is_1009_not_an_allocation) {
 }
 
 BOOST_AUTO_TEST_CASE(text_that_is_not_utf8_is_1007) {
-    BOOST_TEST(violation_code(client_frame(op_text, "ab\xFF")) == 1007);
-    BOOST_TEST(violation_code(client_frame(op_text, "\xC0\x80")) == 1007);
+    BOOST_TEST(violation_code(client_frame(opcode::text, "ab\xFF")) == 1007);
+    BOOST_TEST(violation_code(client_frame(opcode::text, "\xC0\x80")) == 1007);
     // Binary messages carry any bytes.
-    BOOST_TEST(parse_whole(client_frame(op_binary, "ab\xFF")) == "binary:ab\xFF\n");
+    BOOST_TEST(parse_whole(client_frame(opcode::binary, "ab\xFF")) == "binary:ab\xFF\n");
 }
 
 BOOST_AUTO_TEST_CASE(utf8_sequence_split_across_fragments_is_fine_only_when_whole) {
     // U+20AC EURO SIGN: E2 82 AC.
-    const auto head = client_frame(op_text, "\xE2\x82", {.fin = false});
-    BOOST_TEST(parse_whole(head + client_frame(op_cont, "\xAC")) == "text:\xE2\x82\xAC\n");
-    BOOST_TEST(parse_whole(client_frame(op_text, "\xE2", {.fin = false}) +
-                           client_frame(op_cont, "\x82\xAC")) == "text:\xE2\x82\xAC\n");
-    BOOST_TEST(violation_code(head + client_frame(op_cont, "")) == 1007);
-    BOOST_TEST(violation_code(head + client_frame(op_cont, "A")) == 1007);
+    const auto head = client_frame(opcode::text, "\xE2\x82", {.fin = false});
+    BOOST_TEST(parse_whole(head + client_frame(opcode::continuation, "\xAC")) == "text:\xE2\x82\xAC\n");
+    BOOST_TEST(parse_whole(client_frame(opcode::text, "\xE2", {.fin = false}) +
+                           client_frame(opcode::continuation, "\x82\xAC")) == "text:\xE2\x82\xAC\n");
+    BOOST_TEST(violation_code(head + client_frame(opcode::continuation, "")) == 1007);
+    BOOST_TEST(violation_code(head + client_frame(opcode::continuation, "A")) == 1007);
 }
 
 BOOST_AUTO_TEST_CASE(empty_close_has_code_0) {
     parser p(1024);
-    const auto bytes = client_frame(op_close, "");
+    const auto bytes = client_frame(opcode::close, "");
     std::span<const char> in(bytes.data(), bytes.size());
     const auto e = p.next(in);
     BOOST_REQUIRE(e.has_value());
@@ -384,21 +384,21 @@ BOOST_AUTO_TEST_CASE(empty_close_has_code_0) {
 }
 
 BOOST_AUTO_TEST_CASE(close_with_code_and_reason) {
-    const auto e = parse_one(client_frame(op_close, close_payload(1000, "see you \xE2\x82\xAC")));
+    const auto e = parse_one(client_frame(opcode::close, close_payload(1000, "see you \xE2\x82\xAC")));
     BOOST_TEST((e.what == kind::close));
     BOOST_TEST(e.code == 1000);
     BOOST_TEST(e.payload == "see you \xE2\x82\xAC");
-    BOOST_TEST(parse_one(client_frame(op_close, close_payload(4321))).payload.empty());
+    BOOST_TEST(parse_one(client_frame(opcode::close, close_payload(4321))).payload.empty());
 }
 
 BOOST_AUTO_TEST_CASE(close_with_a_one_byte_payload_is_1002) {
-    BOOST_TEST(violation_code(client_frame(op_close, "\x03")) == 1002);
+    BOOST_TEST(violation_code(client_frame(opcode::close, "\x03")) == 1002);
 }
 
 BOOST_AUTO_TEST_CASE(invalid_close_codes_are_1002) {
     for (std::uint16_t code : {0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 1100, 2000, 2999}) {
         BOOST_TEST(!is_valid_close_code(code), code);
-        BOOST_TEST(violation_code(client_frame(op_close, close_payload(code, "r"))) == 1002, code);
+        BOOST_TEST(violation_code(client_frame(opcode::close, close_payload(code, "r"))) == 1002, code);
     }
 }
 
@@ -406,19 +406,19 @@ BOOST_AUTO_TEST_CASE(valid_close_codes_are_passed_on) {
     for (std::uint16_t code :
          {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 3000, 3999, 4000, 4999}) {
         BOOST_TEST(is_valid_close_code(code), code);
-        const auto e = parse_one(client_frame(op_close, close_payload(code)));
+        const auto e = parse_one(client_frame(opcode::close, close_payload(code)));
         BOOST_TEST((e.what == kind::close), code);
         BOOST_TEST(e.code == code);
     }
 }
 
 BOOST_AUTO_TEST_CASE(close_reason_that_is_not_utf8_is_1007) {
-    BOOST_TEST(violation_code(client_frame(op_close, close_payload(1000, "bad \xED\xA0\x80"))) == 1007);
+    BOOST_TEST(violation_code(client_frame(opcode::close, close_payload(1000, "bad \xED\xA0\x80"))) == 1007);
 }
 
 BOOST_AUTO_TEST_CASE(nothing_is_consumed_after_a_close) {
-    const auto close = client_frame(op_close, close_payload(1000));
-    const auto after = client_frame(op_text, "too late");
+    const auto close = client_frame(opcode::close, close_payload(1000));
+    const auto after = client_frame(opcode::text, "too late");
     const auto bytes = close + after;
     parser p(1024);
     std::span<const char> in(bytes.data(), bytes.size());
@@ -430,8 +430,8 @@ BOOST_AUTO_TEST_CASE(nothing_is_consumed_after_a_close) {
 }
 
 BOOST_AUTO_TEST_CASE(nothing_is_consumed_after_a_violation) {
-    const auto bad = client_frame(op_text, "x", {.masked = false});
-    const auto after = client_frame(op_text, "fine");
+    const auto bad = client_frame(opcode::text, "x", {.masked = false});
+    const auto after = client_frame(opcode::text, "fine");
     const auto bytes = bad + after;
     parser p(1024);
     std::span<const char> in(bytes.data(), bytes.size());
@@ -447,8 +447,8 @@ BOOST_AUTO_TEST_CASE(nothing_is_consumed_after_a_violation) {
 }
 
 BOOST_AUTO_TEST_CASE(mid_message_while_anything_is_held) {
-    const auto first = client_frame(op_text, "ab", {.fin = false});
-    const auto last = client_frame(op_cont, "cd");
+    const auto first = client_frame(opcode::text, "ab", {.fin = false});
+    const auto last = client_frame(opcode::continuation, "cd");
     parser p(1024);
     BOOST_TEST(!p.mid_message());
     auto feed_bytes = [&](std::string_view bytes) {
@@ -468,7 +468,7 @@ BOOST_AUTO_TEST_CASE(mid_message_while_anything_is_held) {
     BOOST_TEST(e->payload == "abcd");
     BOOST_TEST(!p.mid_message());
     // A control frame alone is not a message, but while its bytes are held it is.
-    const auto ping = client_frame(op_ping, "hi");
+    const auto ping = client_frame(opcode::ping, "hi");
     BOOST_TEST(!feed_bytes(std::string_view(ping).substr(0, 3)).has_value());
     BOOST_TEST(p.mid_message());
     BOOST_TEST(feed_bytes(std::string_view(ping).substr(3)).has_value());
@@ -476,7 +476,7 @@ BOOST_AUTO_TEST_CASE(mid_message_while_anything_is_held) {
     // A violation inside a fragmented message ends it: nothing is held any more.
     BOOST_TEST(!feed_bytes(first).has_value());
     BOOST_TEST(p.mid_message());
-    const auto unmasked = client_frame(op_text, "x", {.masked = false});
+    const auto unmasked = client_frame(opcode::text, "x", {.masked = false});
     std::span<const char> in(unmasked.data(), unmasked.size());
     const auto violation = p.next(in);
     BOOST_REQUIRE(violation.has_value());
