@@ -69,7 +69,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         ("handshake-timeout", po::value(&handshake)->default_value(handshake),
             "seconds to finish the HTTP request and the WebSocket close handshake")
         ("ping-interval", po::value(&ping)->default_value(ping), "seconds of silence after which a client is pinged")
-        ("idle-timeout", po::value(&idle)->default_value(idle), "seconds of silence (no message, no pong) after which a client is dropped")
+        ("idle-timeout", po::value(&idle)->default_value(idle), "seconds of silence (no whole frame: message, ping or pong) after which a client is dropped")
         ("max-connections", po::value(&c.max_connections)->default_value(defaults.max_connections),
             "WebSocket sessions in all (0 = unlimited); more get 503")
         ("max-connections-per-ip", po::value(&c.max_connections_per_ip)->default_value(defaults.max_connections_per_ip),

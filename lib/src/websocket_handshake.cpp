@@ -26,7 +26,7 @@ std::variant<std::string, http_reply> accept_websocket_handshake(const websocket
         return http_reply{status, fmt::format("{}\n", why)};
     };
     if (!req.has_host) return refuse(400, "bad WebSocket handshake: no Host field");
-    // A key is the base64 of 16 bytes: 24 characters. Shorter ones are tolerated, as Beast did.
+    // A key is the base64 of 16 bytes: 24 characters. Shorter ones are tolerated, as by Beast.
     if (req.key.empty()) return refuse(400, "bad WebSocket handshake: no Sec-WebSocket-Key");
     if (req.key.size() > 24) return refuse(400, "bad WebSocket handshake: Sec-WebSocket-Key is too long");
     if (req.version.empty()) return refuse(400, "bad WebSocket handshake: no Sec-WebSocket-Version");

@@ -40,8 +40,8 @@ struct config {
     // below nginx's default 60 s proxy_read_timeout so that proxied idle clients stay connected.
     std::chrono::milliseconds ping_interval{std::chrono::seconds(25)};
 
-    // Silence from a client (no message, no pong) for this long drops it; a live client answers
-    // the pings, so this finds peers that vanished without a FIN.
+    // Silence from a client (no whole frame: message, ping or pong) for this long drops it; a
+    // live client answers the pings, so this finds peers that vanished without a FIN.
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};
 
     // Admission: WebSocket sessions in all (0 = unlimited), and from one address (0 = unlimited;
