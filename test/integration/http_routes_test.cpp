@@ -80,6 +80,32 @@ BOOST_FIXTURE_TEST_CASE(raw_upgrade_request_without_user_id_is_400_one_line, ser
     BOOST_TEST(body.find('\n') == body.size() - 1, "body: '" << body << "'");
 }
 
+BOOST_FIXTURE_TEST_CASE(handshake_fields_are_checked, server_fixture) {
+    // The RFC's example key gets the RFC's example answer.
+    const auto ok = http_get(port(), "/im?user_id=rfc", upgrade_headers);
+    BOOST_TEST(ok.result_int() == 101u);
+    BOOST_TEST(ok[http::field::sec_websocket_accept] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+
+    auto without = [](std::string_view name) {
+        header_list h;
+        for (const auto& f : upgrade_headers)
+            if (f.first != name) h.push_back(f);
+        return h;
+    };
+    for (const char* missing : {"Sec-WebSocket-Key", "Sec-WebSocket-Version"}) {
+        const auto res = http_get(port(), "/im?user_id=a", without(missing));
+        BOOST_TEST(res.result_int() == 400u, "without " << missing);
+        BOOST_TEST(res.body().find(missing) != std::string::npos, res.body());
+    }
+    // Another protocol version: 426, naming the one wshub speaks.
+    auto old_version = without("Sec-WebSocket-Version");
+    old_version.emplace_back("Sec-WebSocket-Version", "8");
+    const auto res = http_get(port(), "/im?user_id=a", old_version);
+    BOOST_TEST(res.result_int() == 426u);
+    BOOST_TEST(res[http::field::sec_websocket_version] == "13");
+    BOOST_TEST(res.body().find('\n') == res.body().size() - 1, "body: '" << res.body() << "'");
+}
+
 BOOST_FIXTURE_TEST_CASE(refused_upgrade_leaves_the_server_serving, server_fixture) {
     {
         ws_client refused(io);
