@@ -34,8 +34,6 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
     , outbox_(owner.state().cfg.max_queued_bytes)
-    , flushed_(socket_.get_executor())
-    , closing_deadline_(socket_.get_executor())
     , slot_(std::move(slot))
     , message_bucket_(owner.state().cfg.rate_limit, std::max(1.0, owner.state().cfg.rate_limit))
     , byte_bucket_(owner.state().cfg.rate_limit_bytes, std::max(1.0, owner.state().cfg.rate_limit_bytes))
@@ -190,15 +188,17 @@ asio::awaitable<void> session::finish() {
     reader_done_ = true;
     co_await flush_before_close();
     co_await discard_until_peer_closes();
-    closing_deadline_.cancel();
+    if (closing_deadline_) closing_deadline_->cancel();
 }
 
 asio::awaitable<void> session::flush_before_close() {
     // Give a slow peer a bounded time to take the rest (the close frame among it). The writer's
     // end cancels the wait; the timer's expiry ends the connection.
-    flushed_.expires_after(shard_.state().cfg.handshake_timeout);
+    if (writer_running_ && !dead_)
+        flushed_ = std::make_unique<asio::steady_timer>(socket_.get_executor(),
+                                                        shard_.state().cfg.handshake_timeout);
     while (writer_running_ && !dead_) {
-        auto [ec] = co_await flushed_.async_wait(asio::as_tuple(asio::use_awaitable));
+        auto [ec] = co_await flushed_->async_wait(asio::as_tuple(asio::use_awaitable));
         if (!ec && writer_running_) force_close(); // expired with bytes still unsent
     }
     if (!dead_ && closing_) {
@@ -244,7 +244,7 @@ void session::start_writer() {
 
 void session::writer_done() {
     writer_running_ = false;
-    flushed_.cancel();
+    if (flushed_) flushed_->cancel();
 }
 
 asio::awaitable<void> session::writer() {
@@ -312,8 +312,9 @@ void session::send_close(std::uint16_t code, std::string_view reason) {
         payload.append(reason.substr(0, 123)); // control frames carry at most 125 bytes
     }
     send_control(opcode::close, payload);
-    closing_deadline_.expires_after(shard_.state().cfg.handshake_timeout);
-    closing_deadline_.async_wait([self = shared_from_this()](error_code ec) {
+    closing_deadline_ =
+        std::make_unique<asio::steady_timer>(socket_.get_executor(), shard_.state().cfg.handshake_timeout);
+    closing_deadline_->async_wait([self = shared_from_this()](error_code ec) {
         if (!ec) self->force_close();
     });
 }

@@ -98,9 +98,11 @@ class session final : public std::enable_shared_from_this<session> {
     std::string user_id_;
     std::string remote_;
     outbox outbox_;
-    boost::asio::steady_timer flushed_; // bounds flush_before_close(); the writer's end cancels its wait
-    boost::asio::steady_timer
-        closing_deadline_;         // bounds the closing handshake once our close frame is queued
+    // The timers are made only when the connection ends: an idle client does not carry them
+    // (120 B each). `flushed_` bounds flush_before_close(), and the writer's end cancels its
+    // wait; `closing_deadline_` bounds the closing handshake once our close frame is queued.
+    std::unique_ptr<boost::asio::steady_timer> flushed_;
+    std::unique_ptr<boost::asio::steady_timer> closing_deadline_;
     std::string close_reason_;     // why the connection ended, for the log
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
