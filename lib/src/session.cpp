@@ -62,7 +62,8 @@ void session::start_reader(std::string unread) {
                        if (!e) return;
                        log_exception{"reader"}(e);
                        self->force_close();
-                       if (self->registered_) { // finish() did not run
+                       if (self->closing_deadline_) self->closing_deadline_->cancel(); // it holds the session
+                       if (self->registered_) {                                        // finish() did not run
                            self->shard_.remove(*self);
                            self->registered_ = false;
                        }
@@ -79,19 +80,23 @@ void session::wait_readable() {
 asio::awaitable<void> session::reader(std::string unread) {
     // `unread`: bytes received but not parsed yet. At first those that came right behind the
     // upgrade request; later the rest of a read that held more messages than one pass takes.
+    std::size_t unread_from = 0;
+    bool socket_drained = false; // the last read emptied the socket
     reader_pass pass;
     for (bool open = true; open;) {
-        bool drained = false;
         pass.now = std::chrono::steady_clock::now();
-        std::span<const char> bytes(unread);
-        if (bytes.empty()) {
+        const bool from_unread = unread_from < unread.size();
+        std::span<const char> bytes;
+        if (from_unread) {
+            bytes = std::span<const char>(unread).subspan(unread_from);
+        } else {
             // The shard's buffer is shared by its sessions: the parser copies out what it keeps,
             // and nothing refers to the buffer after this pass, before the first co_await.
             const auto buffer = shard_.read_buffer();
             error_code ec;
             const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
             if (would_block(ec)) {
-                drained = true;
+                socket_drained = true;
             } else if (ec) {
                 if (close_reason_.empty())
                     close_reason_ = ec == asio::error::eof ? "connection closed without a close frame"
@@ -100,7 +105,7 @@ asio::awaitable<void> session::reader(std::string unread) {
             } else {
                 bytes = buffer.first(n);
                 // A short read emptied the socket (a new arrival wakes the readiness wait).
-                drained = n < buffer.size();
+                socket_drained = n < buffer.size();
             }
         }
         while (open && pass.received.size() < max_messages_per_pass) {
@@ -108,16 +113,23 @@ asio::awaitable<void> session::reader(std::string unread) {
             if (!event) break;
             open = handle(std::move(*event), pass);
         }
-        // What the pass left is kept (a new string first: `bytes` may point into `unread`).
-        unread = open ? std::string(bytes.begin(), bytes.end()) : std::string();
-        if (!unread.empty()) drained = false;
+        // Keep what the pass left: copied out of the shared buffer, or marked in `unread`.
+        if (!open || bytes.empty()) {
+            unread.clear();
+            unread_from = 0;
+        } else if (from_unread) {
+            unread_from = static_cast<std::size_t>(bytes.data() - unread.data());
+        } else {
+            unread.assign(bytes.data(), bytes.size());
+            unread_from = 0;
+        }
         send_pongs(pass.pongs);
         for (auto& m : pass.received) {
             if (!co_await shard_.state().the_hub->publish(std::move(m)))
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
         }
         pass.received.clear();
-        if (open && drained) {
+        if (open && unread.empty() && socket_drained) {
             wait_readable();
             co_return;
         }
