@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <span>
 #include <spdlog/spdlog.h>
+#include <utility>
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -51,8 +52,7 @@ void session::start(std::string handshake_response, std::string prefetched) {
     shard_.add(*this);
     registered_ = true;
     spdlog::info("connect user_id={} remote={}", user_id_, remote_);
-    auto owner = std::make_shared<const std::string>(std::move(handshake_response));
-    send(outbox::chunk{owner, owner->data(), owner->size()}, false);
+    send_own(std::move(handshake_response), false);
     start_reader(std::move(prefetched));
 }
 
@@ -185,10 +185,7 @@ bool session::handle(frame_event event, reader_pass& pass) {
 }
 
 void session::send_pongs(std::string& pongs) {
-    if (pongs.empty()) return;
-    auto frames = std::make_shared<const std::string>(std::move(pongs));
-    pongs.clear();
-    send(outbox::chunk{frames, frames->data(), frames->size()}, false);
+    if (!pongs.empty()) send_own(std::exchange(pongs, {}), false);
 }
 
 asio::awaitable<void> session::finish() {
@@ -309,10 +306,15 @@ bool session::send(outbox::chunk c, bool final) {
     return false;
 }
 
+bool session::send_own(std::string bytes, bool final) {
+    auto owner = std::make_shared<const std::string>(std::move(bytes));
+    return send(outbox::chunk{owner, owner->data(), owner->size()}, final);
+}
+
 bool session::send_control(opcode op, std::string_view payload) {
-    auto frame = std::make_shared<std::string>();
-    append_frame(*frame, op, payload);
-    return send(outbox::chunk{frame, frame->data(), frame->size()}, op == opcode::close);
+    std::string frame;
+    append_frame(frame, op, payload);
+    return send_own(std::move(frame), op == opcode::close);
 }
 
 void session::send_close(std::uint16_t code, std::string_view reason) {

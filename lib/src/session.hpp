@@ -80,6 +80,8 @@ class session final : public std::enable_shared_from_this<session> {
     // Writes `c` now if nothing is queued before it, else queues it; a final chunk (the close
     // frame) is the last. False when the connection takes no more writes.
     bool send(outbox::chunk c, bool final);
+    // send() for bytes of this connection's own (the 101, control frames), kept alive by the chunk.
+    bool send_own(std::string bytes, bool final);
     bool send_control(opcode op, std::string_view payload);
     // Queues our close frame (code 0: none) and bounds the closing handshake.
     void send_close(std::uint16_t code, std::string_view reason);
