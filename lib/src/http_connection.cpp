@@ -68,15 +68,22 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
 struct admission {
     std::string user_id;
     connection_limits::slot slot;
+    std::string handshake_response; // the 101
 };
 
-// The checks between a valid upgrade request and a session, cheapest refusal first: origin (403),
-// token (401, or 403 when the URL names another user), then a connection slot (503).
+// The checks between an upgrade request and a session, cheapest refusal first: the handshake's
+// fields (400, 426), origin (403), token (401, or 403 when the URL names another user), then a
+// connection slot (503).
 std::variant<admission, http_reply> admit(server_state& state, const http::request<http::empty_body>& req,
                                           websocket_accept accept, const asio::ip::tcp::socket& socket) {
     auto refuse = [](unsigned status, std::string_view why) {
         return http_reply{status, fmt::format("{}\n", why)};
     };
+    auto handshake = accept_websocket_handshake({req.count(http::field::host) > 0,
+                                                 as_view(req[http::field::sec_websocket_key]),
+                                                 as_view(req[http::field::sec_websocket_version])});
+    if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
+
     const auto origin = req[http::field::origin];
     if (!state.origins.allowed(std::string_view(origin.data(), origin.size())))
         return refuse(403, "origin not allowed");
@@ -112,7 +119,8 @@ std::variant<admission, http_reply> admit(server_state& state, const http::reque
     connection_limits::refusal why{};
     auto slot = state.limits.try_acquire(peer.address(), &why);
     if (!slot) return refuse(503, connection_limits::reason(why));
-    return admission{std::move(accept.user_id), std::move(*slot)};
+    return admission{std::move(accept.user_id), std::move(*slot),
+                     std::get<std::string>(std::move(handshake))};
 }
 
 } // namespace
@@ -150,13 +158,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
 
         http_reply reply;
         if (auto* accept = std::get_if<websocket_accept>(&decision)) {
-            auto handshake = accept_websocket_handshake({req.count(http::field::host) > 0,
-                                                         as_view(req[http::field::sec_websocket_key]),
-                                                         as_view(req[http::field::sec_websocket_version])});
-            auto admitted =
-                std::holds_alternative<http_reply>(handshake)
-                    ? std::variant<admission, http_reply>(std::get<http_reply>(std::move(handshake)))
-                    : admit(state, req, std::move(*accept), stream.socket());
+            auto admitted = admit(state, req, std::move(*accept), stream.socket());
             if (auto* ok = std::get_if<admission>(&admitted)) {
                 stream.expires_never();
                 // Frames a client sent right behind its request are already in the buffer.
@@ -166,7 +168,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 // as the client.
                 auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(ok->user_id),
                                                    remote, std::move(ok->slot));
-                s->start(std::get<std::string>(std::move(handshake)), std::move(prefetched));
+                s->start(std::move(ok->handshake_response), std::move(prefetched));
                 co_return;
             }
             reply = std::get<http_reply>(std::move(admitted));
