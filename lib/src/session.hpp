@@ -109,7 +109,7 @@ class session final : public std::enable_shared_from_this<session> {
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
-    std::chrono::steady_clock::time_point last_heard_;  // last bytes from the peer
+    std::chrono::steady_clock::time_point last_heard_;  // last whole frame from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
     bool registered_ = false;
     bool writer_running_ = false; // the writer coroutine is sending the outbox
