@@ -1,6 +1,5 @@
 #include "http_connection.hpp"
 
-#include "log_exception.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wshub/auth.hpp"
@@ -9,7 +8,6 @@
 #include "wshub/websocket_handshake.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>

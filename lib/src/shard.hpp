@@ -4,7 +4,6 @@
 
 #include "server_state.hpp"
 #include "wshub/frame.hpp"
-#include "wshub/frame_parser.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

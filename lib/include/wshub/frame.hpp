@@ -21,6 +21,16 @@ enum class opcode : std::uint8_t {
     pong = 0xA
 };
 
+// RFC 6455 section 7.4.1 codes wshub sends.
+enum class close_status : std::uint16_t {
+    normal = 1000,
+    going_away = 1001,
+    protocol_error = 1002,
+    bad_payload = 1007,
+    policy_violation = 1008,
+    too_big = 1009,
+};
+
 // Bytes of the header of an unmasked frame carrying `payload_size` bytes.
 constexpr std::size_t frame_header_size(std::size_t payload_size) noexcept {
     return payload_size < 126 ? 2 : payload_size <= 0xFFFF ? 4 : 10;

@@ -5,6 +5,7 @@
 // after next() returns.
 #pragma once
 
+#include "wshub/frame.hpp"
 #include "wshub/message.hpp"
 
 #include <array>
@@ -16,16 +17,6 @@
 #include <string_view>
 
 namespace wshub {
-
-// RFC 6455 section 7.4.1 codes wshub sends.
-enum class close_status : std::uint16_t {
-    normal = 1000,
-    going_away = 1001,
-    protocol_error = 1002,
-    bad_payload = 1007,
-    policy_violation = 1008,
-    too_big = 1009,
-};
 
 // Whether a peer may send `code` in a close frame (section 7.4: not the reserved 1004-1006,
 // 1014 and 1015, nor the unassigned ranges below 1000 and 1016-2999).
