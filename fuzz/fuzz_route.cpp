@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     const auto decision = wshub::route({method, target, upgrade});
 
-    if (const auto* accept = std::get_if<wshub::websocket_accept>(&decision)) {
+    if (const auto* accept = std::get_if<wshub::upgrade_request>(&decision)) {
         // Only a GET upgrade with a user id of bounded size is ever accepted.
         if (!upgrade || method != "GET" || accept->user_id.empty() || accept->user_id.size() > 256)
             __builtin_trap();

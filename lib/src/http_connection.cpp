@@ -2,10 +2,8 @@
 
 #include "session.hpp"
 #include "shard.hpp"
-#include "wshub/auth.hpp"
-#include "wshub/connection_limits.hpp"
+#include "wshub/admission.hpp"
 #include "wshub/http_routes.hpp"
-#include "wshub/websocket_handshake.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -63,62 +61,23 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
     return res;
 }
 
-struct admission {
-    std::string user_id;
-    connection_limits::slot slot;
-    std::string handshake_response; // the 101
-};
-
-// The checks between an upgrade request and a session, cheapest refusal first: the handshake's
-// fields (400, 426), origin (403), token (401, or 403 when the URL names another user), then a
-// connection slot (503).
+// Admission's view of an upgrade request on this socket.
 std::variant<admission, http_reply> admit(server_state& state, const http::request<http::empty_body>& req,
-                                          websocket_accept accept, const asio::ip::tcp::socket& socket) {
-    auto refuse = [](unsigned status, std::string_view why) {
-        return http_reply{status, fmt::format("{}\n", why)};
-    };
-    auto handshake = accept_websocket_handshake({req.count(http::field::host) > 0,
-                                                 as_view(req[http::field::sec_websocket_key]),
-                                                 as_view(req[http::field::sec_websocket_version])});
-    if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
-
-    const auto origin = req[http::field::origin];
-    if (!state.origins.allowed(std::string_view(origin.data(), origin.size())))
-        return refuse(403, "origin not allowed");
-
-    if (state.jwt) {
-        const auto authorization = req[http::field::authorization];
-        const auto token =
-            extract_token(std::string_view(authorization.data(), authorization.size()), accept.token);
-        if (!token) {
-            auto r = refuse(401, "missing token: send Authorization: Bearer <jwt> or ?token=<jwt>");
-            r.bearer_challenge = true;
-            return r;
-        }
-        const auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
-        auto verified = state.jwt->verify(*token, now);
-        if (auto* err = std::get_if<auth_error>(&verified)) {
-            auto r = refuse(401, err->reason);
-            r.bearer_challenge = true;
-            return r;
-        }
-        auto& identity = std::get<verified_identity>(verified);
-        // A user_id in the URL must name the token's subject: a token never speaks for another user.
-        if (!accept.user_id.empty() && accept.user_id != identity.sub)
-            return refuse(403, "user_id does not match the token's subject");
-        accept.user_id = std::move(identity.sub);
-    }
-
+                                          upgrade_request upgrade, const asio::ip::tcp::socket& socket) {
     error_code ec;
     const auto peer = socket.remote_endpoint(ec);
-    if (ec) return refuse(400, "connection already closed");
-    connection_limits::refusal why{};
-    auto slot = state.limits.try_acquire(peer.address(), &why);
-    if (!slot) return refuse(503, connection_limits::reason(why));
-    return admission{std::move(accept.user_id), std::move(*slot),
-                     std::get<std::string>(std::move(handshake))};
+    if (ec) return http_reply{400, "connection already closed\n"};
+    const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits};
+    const upgrade_fields fields{req.count(http::field::host) > 0,
+                                as_view(req[http::field::sec_websocket_key]),
+                                as_view(req[http::field::sec_websocket_version]),
+                                as_view(req[http::field::origin]),
+                                as_view(req[http::field::authorization]),
+                                peer.address()};
+    const auto now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    return wshub::admit(policy, std::move(upgrade), fields, now);
 }
 
 } // namespace
@@ -155,8 +114,8 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                                     beast::websocket::is_upgrade(req), state.jwt.has_value()});
 
         http_reply reply;
-        if (auto* accept = std::get_if<websocket_accept>(&decision)) {
-            auto admitted = admit(state, req, std::move(*accept), stream.socket());
+        if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {
+            auto admitted = admit(state, req, std::move(*upgrade), stream.socket());
             if (auto* ok = std::get_if<admission>(&admitted)) {
                 stream.expires_never();
                 // Frames a client sent right behind its request are already in the buffer.

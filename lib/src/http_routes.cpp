@@ -39,14 +39,15 @@ route_decision route(const http_request_view& req) {
             return r;
         }
         auto params = url.params(); // percent-decoded
-        websocket_accept accept;
+        upgrade_request upgrade;
         if (auto it = params.find("user_id"); it != params.end() && (*it).has_value)
-            accept.user_id = (*it).value;
-        if (auto it = params.find("token"); it != params.end() && (*it).has_value) accept.token = (*it).value;
-        if (accept.user_id.empty() && !req.user_id_from_token)
+            upgrade.user_id = (*it).value;
+        if (auto it = params.find("token"); it != params.end() && (*it).has_value)
+            upgrade.token = (*it).value;
+        if (upgrade.user_id.empty() && !req.user_id_from_token)
             return reply(400, "missing user_id: connect to /im?user_id=ID");
-        if (accept.user_id.size() > 256) return reply(400, "user_id is longer than 256 bytes");
-        return accept;
+        if (upgrade.user_id.size() > 256) return reply(400, "user_id is longer than 256 bytes");
+        return upgrade;
     }
     return reply(404, "not found");
 }

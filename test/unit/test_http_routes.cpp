@@ -25,14 +25,14 @@ BOOST_AUTO_TEST_CASE(ping_answers_pong) {
 
 BOOST_AUTO_TEST_CASE(upgrade_with_user_id_is_accepted) {
     auto d = route({"GET", "/im?user_id=42", true});
-    BOOST_REQUIRE(std::holds_alternative<websocket_accept>(d));
-    BOOST_TEST(std::get<websocket_accept>(d).user_id == "42");
+    BOOST_REQUIRE(std::holds_alternative<upgrade_request>(d));
+    BOOST_TEST(std::get<upgrade_request>(d).user_id == "42");
 }
 
 BOOST_AUTO_TEST_CASE(user_id_is_percent_decoded) {
     auto d = route({"GET", "/im?x=1&user_id=a%20b", true});
-    BOOST_REQUIRE(std::holds_alternative<websocket_accept>(d));
-    BOOST_TEST(std::get<websocket_accept>(d).user_id == "a b");
+    BOOST_REQUIRE(std::holds_alternative<upgrade_request>(d));
+    BOOST_TEST(std::get<upgrade_request>(d).user_id == "a b");
 }
 
 BOOST_AUTO_TEST_CASE(missing_or_empty_user_id_is_400_with_a_reason) {

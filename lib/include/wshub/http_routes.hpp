@@ -25,13 +25,13 @@ struct http_reply {
     bool websocket_version = false; // add "Sec-WebSocket-Version: 13" (426)
 };
 
-// Accept the WebSocket upgrade for this user (admission and authentication still to be checked).
-struct websocket_accept {
+// An upgrade request to /im for this user, still to pass admission (handshake, origin, token, limits).
+struct upgrade_request {
     std::string user_id; // empty only when user_id_from_token
     std::string token;   // the decoded token= parameter, if any
 };
 
-using route_decision = std::variant<http_reply, websocket_accept>;
+using route_decision = std::variant<http_reply, upgrade_request>;
 
 route_decision route(const http_request_view& req);
 

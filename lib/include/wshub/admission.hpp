@@ -1,0 +1,50 @@
+// Admission: the checks between a routed upgrade request and a session (handshake fields, origin,
+// token, connection limits), as a function of the request and the server's policy. No I/O: the
+// peer address and the time are passed in, so every refusal is testable without a socket.
+#pragma once
+
+#include "wshub/auth.hpp"
+#include "wshub/connection_limits.hpp"
+#include "wshub/http_routes.hpp"
+#include "wshub/origin_policy.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace wshub {
+
+// The header fields of an upgrade request that admission reads (route() already read the target),
+// and the address the client is counted under. Empty views stand for missing fields.
+struct upgrade_fields {
+    bool has_host = false;
+    std::string_view sec_websocket_key;
+    std::string_view sec_websocket_version;
+    std::string_view origin;
+    std::string_view authorization;
+    boost::asio::ip::address peer;
+};
+
+// What admission consults: the server's policy and its shared connection counters.
+struct admission_policy {
+    const origin_policy& origins;
+    const jwt_verifier* jwt = nullptr; // null: no authentication
+    connection_limits& limits;
+};
+
+// An admitted upgrade: the session's user, the connection slot it holds, and the 101 to send.
+struct admission {
+    std::string user_id;
+    connection_limits::slot slot;
+    std::string handshake_response;
+};
+
+// Cheapest refusal first: the handshake's fields (400, 426), origin (403), token (401, or 403 when
+// the URL names another user than the token's subject), then a connection slot (503). `now_unix`
+// is the time tokens are checked against.
+std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
+                                          const upgrade_fields& fields, std::int64_t now_unix);
+
+} // namespace wshub

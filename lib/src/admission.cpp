@@ -1,0 +1,50 @@
+#include "wshub/admission.hpp"
+
+#include "wshub/websocket_handshake.hpp"
+
+#include <fmt/format.h>
+
+namespace wshub {
+
+namespace {
+
+http_reply refuse(unsigned status, std::string_view why) {
+    return http_reply{status, fmt::format("{}\n", why)};
+}
+
+http_reply challenge(std::string_view why) {
+    auto r = refuse(401, why);
+    r.bearer_challenge = true;
+    return r;
+}
+
+} // namespace
+
+std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
+                                          const upgrade_fields& fields, std::int64_t now_unix) {
+    auto handshake =
+        accept_websocket_handshake({fields.has_host, fields.sec_websocket_key, fields.sec_websocket_version});
+    if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
+
+    if (!policy.origins.allowed(fields.origin)) return refuse(403, "origin not allowed");
+
+    if (policy.jwt) {
+        const auto token = extract_token(fields.authorization, upgrade.token);
+        if (!token) return challenge("missing token: send Authorization: Bearer <jwt> or ?token=<jwt>");
+        auto verified = policy.jwt->verify(*token, now_unix);
+        if (auto* err = std::get_if<auth_error>(&verified)) return challenge(err->reason);
+        auto& identity = std::get<verified_identity>(verified);
+        // A user_id in the URL must name the token's subject: a token never speaks for another user.
+        if (!upgrade.user_id.empty() && upgrade.user_id != identity.sub)
+            return refuse(403, "user_id does not match the token's subject");
+        upgrade.user_id = std::move(identity.sub);
+    }
+
+    connection_limits::refusal why{};
+    auto slot = policy.limits.try_acquire(fields.peer, &why);
+    if (!slot) return refuse(503, connection_limits::reason(why));
+    return admission{std::move(upgrade.user_id), std::move(*slot),
+                     std::get<std::string>(std::move(handshake))};
+}
+
+} // namespace wshub
