@@ -19,7 +19,7 @@ std::string token_for(const std::string& sub) {
     return wshub_test::make_token(JWT_ALG_HS256, secret, {{{"sub", sub}}, {{"exp", now + 600}}});
 }
 
-const http_reply& refusal(const std::variant<admission, http_reply>& r) {
+http_reply refusal(const std::variant<admission, http_reply>& r) {
     BOOST_REQUIRE(std::holds_alternative<http_reply>(r));
     return std::get<http_reply>(r);
 }
@@ -50,7 +50,7 @@ BOOST_AUTO_TEST_CASE(handshake_fields_are_checked_first) {
     connection_limits limits(0, 0);
     auto fields = valid_fields("https://evil.example");
     fields.sec_websocket_version = "8";
-    const auto& r = refusal(admit({only, nullptr, limits}, {"42", ""}, fields, now));
+    const auto r = refusal(admit({only, nullptr, limits}, {"42", ""}, fields, now));
     BOOST_TEST(r.status == 426u);
     BOOST_TEST(r.websocket_version);
     fields.sec_websocket_key = {};
@@ -73,11 +73,11 @@ BOOST_AUTO_TEST_CASE(missing_or_bad_token_gets_401_with_a_challenge) {
     origin_policy any;
     connection_limits limits(0, 0);
     auto jwt = jwt_verifier::hs256(secret);
-    const auto& missing = refusal(admit({any, &jwt, limits}, {"", ""}, valid_fields(), now));
+    const auto missing = refusal(admit({any, &jwt, limits}, {"", ""}, valid_fields(), now));
     BOOST_TEST(missing.status == 401u);
     BOOST_TEST(missing.bearer_challenge);
     BOOST_TEST(missing.body.rfind("missing token", 0) == 0u);
-    const auto& bad = refusal(admit({any, &jwt, limits}, {"", "not-a-jwt"}, valid_fields(), now));
+    const auto bad = refusal(admit({any, &jwt, limits}, {"", "not-a-jwt"}, valid_fields(), now));
     BOOST_TEST(bad.status == 401u);
     BOOST_TEST(bad.bearer_challenge);
     BOOST_TEST(limits.total() == 0u);
@@ -94,7 +94,7 @@ BOOST_AUTO_TEST_CASE(token_subject_becomes_the_user_and_must_match_the_url) {
                "bob");
     BOOST_TEST(admitted(admit({any, &jwt, limits}, {"alice", ""}, valid_fields({}, bearer), now)).user_id ==
                "alice");
-    const auto& other = refusal(admit({any, &jwt, limits}, {"mallory", ""}, valid_fields({}, bearer), now));
+    const auto other = refusal(admit({any, &jwt, limits}, {"mallory", ""}, valid_fields({}, bearer), now));
     BOOST_TEST(other.status == 403u);
     BOOST_TEST(other.body == "user_id does not match the token's subject\n");
 }
@@ -104,14 +104,14 @@ BOOST_AUTO_TEST_CASE(connection_limits_refuse_with_503_and_their_reason) {
     connection_limits limits(1, 0);
     auto first = admit({any, nullptr, limits}, {"1", ""}, valid_fields(), now);
     admitted(first);
-    const auto& full = refusal(admit({any, nullptr, limits}, {"2", ""}, valid_fields(), now));
+    const auto full = refusal(admit({any, nullptr, limits}, {"2", ""}, valid_fields(), now));
     BOOST_TEST(full.status == 503u);
     BOOST_TEST(full.body == "server is at its connection limit\n");
 
     connection_limits per_ip(0, 1);
     auto held = admit({any, nullptr, per_ip}, {"1", ""}, valid_fields(), now);
     admitted(held);
-    const auto& same = refusal(admit({any, nullptr, per_ip}, {"2", ""}, valid_fields(), now));
+    const auto same = refusal(admit({any, nullptr, per_ip}, {"2", ""}, valid_fields(), now));
     BOOST_TEST(same.status == 503u);
     BOOST_TEST(same.body == "too many connections from this address\n");
     auto elsewhere = valid_fields();
