@@ -8,8 +8,12 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <exception>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <thread>
 
 using namespace wshub_test;
 namespace asio = boost::asio;
@@ -84,6 +88,27 @@ BOOST_FIXTURE_TEST_CASE(refused_upgrade_reason_passes_through_nginx, server_behi
     const auto r = client.try_connect(nginx.port(), "/im?user_id=");
     BOOST_TEST(r.status == 400u);
     BOOST_TEST(r.body.find("user_id") != std::string::npos, "body: '" << r.body << "'");
+}
+
+BOOST_FIXTURE_TEST_CASE(access_log_leaves_out_the_query_string, server_behind_nginx) {
+    // Browsers send their JWT in the query; the access log must not keep it.
+    const std::string secret = "eyJhbGciOiJIUzI1NiJ9.query-token-that-must-not-be-logged.c2ln";
+    const auto res = http_get(nginx.port(), "/im?user_id=alice&token=" + secret);
+    BOOST_TEST(res.result_int() == 426u);
+    // nginx writes the line when it finishes the request, which may be just after the answer.
+    std::string log;
+    const auto deadline = std::chrono::steady_clock::now() + wait_timeout;
+    while (log.find("/im") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20)); // polls a file another process writes
+        std::ifstream in(nginx.prefix().access_log_path());
+        std::ostringstream all;
+        all << in.rdbuf();
+        log = all.str();
+    }
+    BOOST_TEST_REQUIRE(log.find("GET /im ") != std::string::npos, "access log: '" << log << "'");
+    BOOST_TEST(log.find("query-token-that-must-not-be-logged") == std::string::npos,
+               "access log: '" << log << "'");
+    BOOST_TEST(log.find("token=") == std::string::npos, "access log: '" << log << "'");
 }
 
 BOOST_FIXTURE_TEST_CASE(shutdown_close_code_passes_through_nginx, server_behind_nginx) {

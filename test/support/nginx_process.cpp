@@ -78,11 +78,15 @@ std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream
                 "listen [::1]:" + std::to_string(listen_port) + "$1;");
     // pid comes from -g (a second one would be a duplicate); the image's user may not exist here.
     replace_all(conf, std::regex(R"((^|\n)[ \t]*(pid|user)[ \t][^;]*;)"), "$1");
-    // Keep the access log out of /var/log.
+    // Keep the access log out of /var/log, in the shipped format.
     const std::regex http_block(R"(\bhttp\s*\{)");
     BOOST_REQUIRE_MESSAGE(std::regex_search(conf, http_block), "docker/nginx.conf has no http {} block");
-    conf = std::regex_replace(conf, http_block, "http {\n    access_log " + prefix_dir + "/logs/access.log;",
-                              std::regex_constants::format_first_only);
+    const auto access_logs = replace_all(conf, std::regex(R"(\baccess_log\s+[^\s;]+)"),
+                                         "access_log " + prefix_dir + "/logs/access.log");
+    if (access_logs == 0)
+        conf =
+            std::regex_replace(conf, http_block, "http {\n    access_log " + prefix_dir + "/logs/access.log;",
+                               std::regex_constants::format_first_only);
     return conf;
 }
 

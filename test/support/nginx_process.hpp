@@ -36,6 +36,7 @@ class nginx_prefix {
 
     const std::string& dir() const noexcept { return dir_; }
     std::string config_path() const { return dir_ + "/nginx.conf"; }
+    std::string access_log_path() const { return dir_ + "/logs/access.log"; }
     // For -g: keeps the pid file in the prefix and the error log on stderr.
     std::string global_directives() const;
     // nginx's command line with this prefix and config; `extra` goes before -g.
@@ -55,6 +56,7 @@ class nginx_process {
     nginx_process& operator=(const nginx_process&) = delete;
 
     std::uint16_t port() const noexcept { return port_; }
+    const nginx_prefix& prefix() const noexcept { return *prefix_; }
 
   private:
     std::uint16_t port_ = 0;
