@@ -7,13 +7,13 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <cmath>
-#include <jwt.h>
 #include <memory>
-#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
+#include <openssl/hmac.h>
 #include <stdexcept>
 
 namespace json = boost::json;
@@ -105,82 +105,41 @@ auth_error fail(auth_failure code, std::string reason) {
     return auth_error{code, std::move(reason)};
 }
 
-struct bio_free {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
+struct md_ctx_free {
+    void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
 };
-struct pkey_free {
-    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-struct x509_free {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct jwt_free_t {
-    void operator()(jwt_t* j) const noexcept { jwt_free(j); }
+struct ecdsa_sig_free {
+    void operator()(ECDSA_SIG* s) const noexcept { ECDSA_SIG_free(s); }
 };
 
-// Never prompt for a pass phrase: a public key has none.
-int no_password(char*, int, int, void*) {
-    return 0;
+const EVP_MD* digest_of(std::string_view alg) noexcept {
+    const auto bits = alg.substr(2);
+    if (bits == "256") return EVP_sha256();
+    if (bits == "384") return EVP_sha384();
+    if (bits == "512") return EVP_sha512();
+    return nullptr;
 }
 
-struct parsed_key {
-    std::string pem; // re-encoded, so libjwt reads exactly the key inspected here
-    std::vector<std::string> algorithms;
-};
-
-parsed_key parse_public_key(std::string_view pem) {
-    if (pem.empty() || pem.size() > 1024 * 1024)
-        throw std::invalid_argument("JWT public key: empty or too large");
-    auto read = [&]() -> std::unique_ptr<EVP_PKEY, pkey_free> {
-        std::unique_ptr<BIO, bio_free> in(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-        if (!in) throw std::bad_alloc();
-        if (EVP_PKEY* k = PEM_read_bio_PUBKEY(in.get(), nullptr, no_password, nullptr))
-            return std::unique_ptr<EVP_PKEY, pkey_free>(k);
-        in.reset(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-        if (!in) throw std::bad_alloc();
-        std::unique_ptr<X509, x509_free> cert(PEM_read_bio_X509(in.get(), nullptr, no_password, nullptr));
-        if (!cert) return nullptr;
-        return std::unique_ptr<EVP_PKEY, pkey_free>(X509_get_pubkey(cert.get()));
-    };
-    auto key = read();
-    ERR_clear_error(); // a failed first attempt leaves errors that are not the caller's business
-    if (!key) throw std::invalid_argument("JWT public key: not a PEM public key or certificate");
-
-    parsed_key out;
-    switch (EVP_PKEY_get_base_id(key.get())) {
-    case EVP_PKEY_RSA:
-        if (EVP_PKEY_get_bits(key.get()) < 2048)
-            throw std::invalid_argument("JWT public key: RSA keys must have at least 2048 bits");
-        out.algorithms = {"RS256", "RS384", "RS512"};
-        break;
-    case EVP_PKEY_EC: {
-        std::array<char, 64> name{};
-        std::size_t len = 0;
-        if (EVP_PKEY_get_group_name(key.get(), name.data(), name.size(), &len) != 1) len = 0;
-        const std::string_view curve(name.data(), len);
-        if (curve == "prime256v1" || curve == "P-256")
-            out.algorithms = {"ES256"};
-        else if (curve == "secp384r1" || curve == "P-384")
-            out.algorithms = {"ES384"};
-        else if (curve == "secp521r1" || curve == "P-521")
-            out.algorithms = {"ES512"};
-        else
-            throw std::invalid_argument("JWT public key: EC keys must be on P-256, P-384 or P-521");
-        break;
+// JWS carries an ECDSA signature as R || S, each as wide as the curve's order (RFC 7518 section
+// 3.4); OpenSSL verifies the DER encoding. Empty if the signature has the wrong length.
+std::string ecdsa_der(std::string_view alg, const std::string& raw) {
+    const std::size_t half = alg == "ES256" ? 32 : alg == "ES384" ? 48 : 66;
+    if (raw.size() != 2 * half) return {};
+    const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
+    std::unique_ptr<ECDSA_SIG, ecdsa_sig_free> sig(ECDSA_SIG_new());
+    BIGNUM* r = BN_bin2bn(bytes, static_cast<int>(half), nullptr);
+    BIGNUM* s = BN_bin2bn(bytes + half, static_cast<int>(half), nullptr);
+    if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        throw std::bad_alloc();
     }
-    default:
-        throw std::invalid_argument("JWT public key: only RSA and EC keys are supported");
-    }
-
-    std::unique_ptr<BIO, bio_free> mem(BIO_new(BIO_s_mem()));
-    if (!mem || PEM_write_bio_PUBKEY(mem.get(), key.get()) != 1) {
-        ERR_clear_error();
-        throw std::invalid_argument("JWT public key: cannot be re-encoded");
-    }
-    char* data = nullptr;
-    const long size = BIO_get_mem_data(mem.get(), &data);
-    out.pem.assign(data, static_cast<std::size_t>(size));
-    return out;
+    const int len = i2d_ECDSA_SIG(sig.get(), nullptr);
+    if (len <= 0) return {};
+    std::string der(static_cast<std::size_t>(len), '\0');
+    auto* out = reinterpret_cast<unsigned char*>(der.data());
+    i2d_ECDSA_SIG(sig.get(), &out);
+    return der;
 }
 
 void check_options(const jwt_options& o) {
@@ -206,22 +165,55 @@ std::optional<std::string_view> extract_token(std::string_view authorization_hea
     return query_token;
 }
 
-jwt_verifier::jwt_verifier(std::string key, std::vector<std::string> algorithms, jwt_options options)
-    : key_(std::move(key))
+jwt_verifier::jwt_verifier(std::string secret, std::optional<pem_public_key> key,
+                           std::vector<std::string> algorithms, jwt_options options)
+    : secret_(std::move(secret))
+    , key_(std::move(key))
     , algorithms_(std::move(algorithms))
-    , options_(options) {}
+    , options_(std::move(options)) {}
 
 jwt_verifier jwt_verifier::hs256(std::string secret, jwt_options options) {
     check_options(options);
     if (secret.size() < 32) throw std::invalid_argument("JWT HS256 secret must be at least 32 bytes");
     if (secret.size() > 4096) throw std::invalid_argument("JWT HS256 secret must be at most 4096 bytes");
-    return jwt_verifier(std::move(secret), {"HS256"}, options);
+    return jwt_verifier(std::move(secret), std::nullopt, {"HS256"}, std::move(options));
 }
 
 jwt_verifier jwt_verifier::public_key(std::string_view pem, jwt_options options) {
+    return public_key(pem_public_key::parse(pem), std::move(options));
+}
+
+jwt_verifier jwt_verifier::public_key(pem_public_key key, jwt_options options) {
     check_options(options);
-    auto key = parse_public_key(pem);
-    return jwt_verifier(std::move(key.pem), std::move(key.algorithms), options);
+    auto algorithms = key.algorithms();
+    return jwt_verifier({}, std::move(key), std::move(algorithms), std::move(options));
+}
+
+// `alg` is one of algorithms_, so it matches the kind of key held.
+bool jwt_verifier::signature_verifies(std::string_view alg, std::string_view signed_part,
+                                      const std::string& signature) const {
+    const EVP_MD* md = digest_of(alg);
+    if (!md) return false;
+    if (!key_) {
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        unsigned int mac_len = 0;
+        if (!HMAC(md, secret_.data(), static_cast<int>(secret_.size()),
+                  reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size(), mac,
+                  &mac_len))
+            return false;
+        return signature.size() == mac_len && CRYPTO_memcmp(mac, signature.data(), mac_len) == 0;
+    }
+    const std::string der = alg[0] == 'E' ? ecdsa_der(alg, signature) : std::string();
+    const std::string& sig = alg[0] == 'E' ? der : signature;
+    if (sig.empty()) return false;
+    std::unique_ptr<EVP_MD_CTX, md_ctx_free> ctx(EVP_MD_CTX_new());
+    if (!ctx) throw std::bad_alloc();
+    const bool ok =
+        EVP_DigestVerifyInit(ctx.get(), nullptr, md, nullptr, key_->get()) == 1 &&
+        EVP_DigestVerify(ctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
+    ERR_clear_error(); // a bad signature is an answer, not an error to keep on this thread
+    return ok;
 }
 
 std::variant<verified_identity, auth_error> jwt_verifier::verify(std::string_view token,
@@ -243,7 +235,7 @@ std::variant<verified_identity, auth_error> jwt_verifier::verify(std::string_vie
     const auto header = decode_json_object(header_part);
     if (!header) return fail(auth_failure::malformed, "token header is not base64url-encoded JSON");
 
-    // The algorithm is decided here, from the configured key, before libjwt sees the token.
+    // The algorithm is decided here, from the configured key, before any signature work.
     const auto* alg = header->if_contains("alg");
     if (!alg || !alg->is_string()) return fail(auth_failure::malformed, "token header has no alg");
     const std::string_view alg_name = alg->get_string();
@@ -254,28 +246,22 @@ std::variant<verified_identity, auth_error> jwt_verifier::verify(std::string_vie
                     "token algorithm is not accepted (expected " + joined(algorithms_) + ")");
     if (header->contains("crit"))
         return fail(auth_failure::malformed, "token header has critical extensions, none are supported");
+    // RFC 9068 access tokens say at+jwt; plain ID-style tokens JWT or nothing.
     if (const auto* typ = header->if_contains("typ");
-        typ && (!typ->is_string() || !iequals(typ->get_string(), "JWT")))
-        return fail(auth_failure::malformed, "token typ is not JWT");
+        typ &&
+        (!typ->is_string() || !(iequals(typ->get_string(), "JWT") || iequals(typ->get_string(), "at+jwt"))))
+        return fail(auth_failure::malformed, "token typ is not JWT or at+jwt");
 
     if (signature_part.empty()) return fail(auth_failure::bad_signature, "token has no signature");
-    if (!is_b64url(signature_part)) return fail(auth_failure::malformed, "token signature is not base64url");
+    const auto signature = b64url_decode(signature_part);
+    if (!signature && !is_b64url(signature_part))
+        return fail(auth_failure::malformed, "token signature is not base64url");
+    // A cut-off signature is a bad one, like any other bytes that do not verify.
+    if (!signature) return fail(auth_failure::bad_signature, "token signature does not verify");
     const auto claims = decode_json_object(payload_part);
     if (!claims) return fail(auth_failure::malformed, "token claims are not base64url-encoded JSON");
-
-    {
-        const std::string nul_terminated(token);
-        jwt_t* raw = nullptr;
-        const int rc =
-            jwt_decode(&raw, nul_terminated.c_str(), reinterpret_cast<const unsigned char*>(key_.data()),
-                       static_cast<int>(key_.size()));
-        const std::unique_ptr<jwt_t, jwt_free_t> decoded(raw);
-        if (rc != 0 || !decoded) return fail(auth_failure::bad_signature, "token signature does not verify");
-        // libjwt parsed the header itself; it must have verified with the algorithm checked above.
-        const char* used = jwt_alg_str(jwt_get_alg(decoded.get()));
-        if (!used || alg_name != used)
-            return fail(auth_failure::wrong_algorithm, "token algorithm is not accepted");
-    }
+    if (!signature_verifies(alg_name, token.substr(0, dot2), *signature))
+        return fail(auth_failure::bad_signature, "token signature does not verify");
 
     // The claims below are read from the verified payload bytes.
     const double now = static_cast<double>(now_unix);

@@ -2,12 +2,17 @@
 // by the unit tests of the verifier and the integration tests of the upgrade checks.
 #pragma once
 
+#include "base64url.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <cstdlib>
 #include <jwt.h>
 #include <map>
 #include <memory>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string>
+#include <string_view>
 
 namespace wshub_test {
 
@@ -32,6 +37,18 @@ inline std::string make_token(jwt_alg_t alg, const std::string& key, const claim
     std::string token(out);
     std::free(out);
     return token;
+}
+
+// A token with exactly this header and payload JSON, HS256-signed by hand: for shapes libjwt does
+// not produce (no typ, typ at+jwt, duplicate or odd members).
+inline std::string hs256_token(std::string_view header_json, std::string_view payload_json,
+                               const std::string& secret) {
+    const std::string input = b64url(header_json) + "." + b64url(payload_json);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    BOOST_REQUIRE(HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len));
+    return input + "." + b64url(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 } // namespace wshub_test

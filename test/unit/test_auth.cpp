@@ -31,15 +31,8 @@ claims standard_claims(std::string sub = "alice") {
     return claims{{{"sub", std::move(sub)}}, {{"exp", now + 3600}, {"iat", now}}};
 }
 
-// A token with exactly this header and payload JSON, HS256-signed by hand: for shapes libjwt
-// would not produce.
 std::string hand_signed(std::string_view header_json, std::string_view payload_json, const std::string& key) {
-    const std::string input = b64url(header_json) + "." + b64url(payload_json);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    BOOST_REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &len));
-    return input + "." + b64url(std::string_view(reinterpret_cast<const char*>(mac), len));
+    return wshub_test::hs256_token(header_json, payload_json, key);
 }
 
 std::string payload_with(std::string_view extra) {
@@ -288,6 +281,25 @@ BOOST_AUTO_TEST_CASE(ec_keys_take_the_algorithm_of_their_curve) {
     auto v384 = jwt_verifier::public_key(p384.public_pem);
     BOOST_TEST(v384.algorithms() == (std::vector<std::string>{"ES384"}));
     BOOST_TEST(sub_of(v384, make_token(JWT_ALG_ES384, p384.private_pem, standard_claims("dave"))) == "dave");
+
+    const auto& p521 = ec_key("P-521");
+    auto v521 = jwt_verifier::public_key(p521.public_pem);
+    BOOST_TEST(v521.algorithms() == (std::vector<std::string>{"ES512"}));
+    const auto es512 = make_token(JWT_ALG_ES512, p521.private_pem, standard_claims("frank"));
+    BOOST_TEST(sub_of(v521, es512) == "frank");
+    // R || S of the wrong width (here one byte short) is no signature, whatever its content.
+    const auto sig = es512.substr(es512.rfind('.') + 1);
+    CHECK_FAILS(v521, es512.substr(0, es512.rfind('.') + 1) + sig.substr(0, sig.size() - 2), bad_signature);
+}
+
+BOOST_AUTO_TEST_CASE(pem_keys_name_their_algorithms) {
+    BOOST_TEST(pem_public_key::parse(rsa_key().public_pem).algorithms() ==
+               (std::vector<std::string>{"RS256", "RS384", "RS512"}));
+    BOOST_TEST(pem_public_key::parse(ec_key("P-521").public_pem).algorithms() ==
+               (std::vector<std::string>{"ES512"}));
+    BOOST_TEST(pem_public_key::parse(self_signed_cert(rsa_key())).get() != nullptr);
+    BOOST_CHECK_THROW(pem_public_key::parse("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"),
+                      std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(a_certificate_supplies_its_key) {
@@ -330,6 +342,19 @@ BOOST_AUTO_TEST_CASE(issuer_and_audience_are_checked_when_configured) {
 
     // Unset, neither claim matters.
     BOOST_TEST(sub_of(jwt_verifier::hs256(secret), with(R"("iss":"anyone","aud":7)")) == "alice");
+}
+
+BOOST_AUTO_TEST_CASE(typ_may_be_absent_jwt_or_an_access_token) {
+    auto v = jwt_verifier::hs256(secret);
+    const auto payload = payload_with("");
+    for (auto header :
+         {R"({"alg":"HS256"})", R"({"alg":"HS256","typ":"JWT"})", R"({"alg":"HS256","typ":"jwt"})",
+          R"({"alg":"HS256","typ":"at+jwt"})", R"({"alg":"HS256","typ":"AT+JWT"})"})
+        BOOST_TEST(sub_of(v, hand_signed(header, payload, secret)) == "alice", header);
+    for (auto header : {R"({"alg":"HS256","typ":"JOSE"})", R"({"alg":"HS256","typ":"at+jwt2"})",
+                        R"({"alg":"HS256","typ":"application/json"})", R"({"alg":"HS256","typ":""})",
+                        R"({"alg":"HS256","typ":null})"})
+        CHECK_FAILS(v, hand_signed(header, payload, secret), malformed);
 }
 
 BOOST_AUTO_TEST_CASE(header_shapes_libjwt_would_skip_are_refused) {

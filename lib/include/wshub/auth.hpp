@@ -2,6 +2,8 @@
 // from, and its verification against one configured key. Pure: no I/O, the time is passed in.
 #pragma once
 
+#include "wshub/pem_key.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -31,7 +33,8 @@ struct verified_identity {
 
 enum class auth_failure {
     missing_token,
-    malformed,       // not a JWS compact token with JSON header and claims, or a bad claim type
+    malformed,       // not a JWS compact token with JSON header and claims, a bad claim type, or a typ
+                     // other than JWT or at+jwt
     bad_signature,   // the signature does not verify with the configured key
     wrong_algorithm, // alg is none, or not of the configured key's family
     expired,
@@ -66,27 +69,26 @@ struct jwt_options {
 };
 
 // Verifies tokens against one key. The accepted algorithms follow from the key alone, and the
-// token's alg header is checked against them before the signature is: with libjwt, a token's own
-// alg chooses how the key is used, so an HS256 token "signed" with an RSA public key's PEM bytes
-// would otherwise verify (algorithm confusion), and alg none would skip verification altogether.
-// Thread-safe: verify() is const and shares nothing mutable.
+// token's alg header is checked against them before the signature is: a token's own alg must never
+// choose how the key is used, or an HS256 token "signed" with an RSA public key's PEM bytes would
+// verify (algorithm confusion), and alg none would skip verification altogether. Signatures are
+// checked with OpenSSL directly. Thread-safe: verify() is const and shares nothing mutable.
 class jwt_verifier {
   public:
     // HMAC-SHA256 with a shared secret of at least 32 bytes (RFC 7518 section 3.2: the key must
     // be at least as long as the hash). Only HS256 tokens are accepted.
     static jwt_verifier hs256(std::string secret, jwt_options options = {});
 
-    // A PEM public key ("BEGIN PUBLIC KEY") or certificate ("BEGIN CERTIFICATE", of which only the
-    // key is used: no chain or expiry check). RSA keys (2048 bits or more) accept RS256, RS384 and
-    // RS512; EC keys accept the one ES algorithm of their curve: P-256 ES256, P-384 ES384, P-521
-    // ES512. Anything else is refused.
+    // A PEM public key or certificate (see pem_public_key): its algorithms only.
     static jwt_verifier public_key(std::string_view pem, jwt_options options = {});
+    static jwt_verifier public_key(pem_public_key key, jwt_options options = {});
 
-    // Both throw std::invalid_argument saying what is wrong with the key or the options.
+    // All throw std::invalid_argument saying what is wrong with the key or the options.
 
-    // Checks the token's form, its alg against the key, the signature, then exp and nbf against
-    // `now_unix` (Unix seconds) with the leeway, iss and aud when configured, and sub; the first
-    // failure is returned. No claim is acted on before the signature has verified.
+    // Checks the token's form, its typ (absent, JWT or at+jwt, RFC 9068), its alg against the key,
+    // the signature, then exp and nbf against `now_unix` (Unix seconds) with the leeway, iss and aud
+    // when configured, and sub; the first failure is returned. No claim is acted on before the
+    // signature has verified.
     std::variant<verified_identity, auth_error> verify(std::string_view token, std::int64_t now_unix) const;
 
     // The alg values accepted, e.g. {"RS256", "RS384", "RS512"}, for logging the configuration.
@@ -95,9 +97,13 @@ class jwt_verifier {
     const jwt_options& options() const noexcept { return options_; }
 
   private:
-    jwt_verifier(std::string key, std::vector<std::string> algorithms, jwt_options options);
+    jwt_verifier(std::string secret, std::optional<pem_public_key> key, std::vector<std::string> algorithms,
+                 jwt_options options);
+    bool signature_verifies(std::string_view alg, std::string_view signed_part,
+                            const std::string& signature) const;
 
-    std::string key_; // the HMAC secret, or the public key as PEM
+    std::string secret_;                // HS256
+    std::optional<pem_public_key> key_; // RS*, ES*
     std::vector<std::string> algorithms_;
     jwt_options options_;
 };
