@@ -25,8 +25,15 @@ void config::validate() const {
         fail("--rate-limit must be 0 (unlimited) or at least 1 message per second");
     if (!(rate_limit_bytes == 0 || (rate_limit_bytes >= 1 && rate_limit_bytes < 1e15)))
         fail("--rate-limit-bytes must be 0 (unlimited) or at least 1 byte per second");
-    if (!jwt_secret.empty() && !jwt_public_key_path.empty())
-        fail("--jwt-secret and --jwt-public-key exclude each other");
+    if (!jwt_secret.empty() + !jwt_secret_file.empty() + !jwt_public_key_path.empty() > 1)
+        fail("--jwt-secret, --jwt-secret-file and --jwt-public-key exclude each other");
+    const bool jwt = !jwt_secret.empty() || !jwt_secret_file.empty() || !jwt_public_key_path.empty();
+    if (!jwt && !jwt_issuer.empty())
+        fail("--jwt-issuer needs a JWT key (--jwt-secret, --jwt-secret-file or --jwt-public-key)");
+    if (!jwt && !jwt_audience.empty())
+        fail("--jwt-audience needs a JWT key (--jwt-secret, --jwt-secret-file or --jwt-public-key)");
+    if (jwt_leeway.count() < 0 || jwt_leeway.count() > 300)
+        fail("--jwt-leeway must be between 0 and 300 seconds");
     static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool known = false;
     for (auto* l : levels)
@@ -47,6 +54,7 @@ std::chrono::milliseconds seconds_to_ms(double s, const char* name) {
 parse_result parse_command_line(int argc, const char* const argv[], const char* const* envp) {
     config defaults;
     double drain = 5, handshake = 10, ping = 25, idle = 60;
+    long long jwt_leeway = defaults.jwt_leeway.count();
     std::string client_messages = "broadcast";
     config c;
 
@@ -86,6 +94,13 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "require a JWT signed with this HS256 secret (at least 32 bytes); its sub is the user id")
         ("jwt-public-key", po::value(&c.jwt_public_key_path)->default_value(""),
             "require a JWT verified with this PEM public key (RS256/384/512 or ES256/384/512)")
+        ("jwt-secret-file", po::value(&c.jwt_secret_file)->default_value(""),
+            "like --jwt-secret, the secret read from this file (trailing newline trimmed)")
+        ("jwt-issuer", po::value(&c.jwt_issuer)->default_value(""), "when set, a token's iss must equal it")
+        ("jwt-audience", po::value(&c.jwt_audience)->default_value(""),
+            "when set, a token's aud (string or array) must contain it")
+        ("jwt-leeway", po::value(&jwt_leeway)->default_value(jwt_leeway),
+            "seconds of clock skew allowed for exp and nbf (0 to 300)")
         ("log-level", po::value(&c.log_level)->default_value(defaults.log_level),
             "trace, debug, info, warn, error, critical or off");
     // clang-format on
@@ -135,6 +150,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     c.handshake_timeout = seconds_to_ms(handshake, "handshake-timeout");
     c.ping_interval = seconds_to_ms(ping, "ping-interval");
     c.idle_timeout = seconds_to_ms(idle, "idle-timeout");
+    c.jwt_leeway = std::chrono::seconds(jwt_leeway);
     if (client_messages == "broadcast")
         c.client_messages = config::client_messages_mode::broadcast;
     else if (client_messages == "drop")

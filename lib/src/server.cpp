@@ -13,9 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <fstream>
 #include <spdlog/spdlog.h>
-#include <sstream>
 #include <stop_token>
 #include <thread>
 
@@ -23,16 +21,6 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace wshub {
-
-std::optional<jwt_verifier> make_jwt_verifier(const config& cfg) {
-    if (!cfg.jwt_secret.empty()) return jwt_verifier::hs256(cfg.jwt_secret);
-    if (cfg.jwt_public_key_path.empty()) return std::nullopt;
-    std::ifstream in(cfg.jwt_public_key_path);
-    if (!in) throw std::invalid_argument("--jwt-public-key: cannot read " + cfg.jwt_public_key_path);
-    std::ostringstream pem;
-    pem << in.rdbuf();
-    return jwt_verifier::public_key(pem.str());
-}
 
 struct server::impl {
     explicit impl(config cfg)

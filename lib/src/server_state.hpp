@@ -1,7 +1,7 @@
 // What every shard and session of one server shares: the configuration, the hub, and counters.
 #pragma once
 
-#include "wshub/auth.hpp"
+#include "wshub/auth_config.hpp"
 #include "wshub/config.hpp"
 #include "wshub/connection_limits.hpp"
 #include "wshub/origin_policy.hpp"
@@ -24,9 +24,6 @@ struct server_counters {
     std::atomic<std::uint64_t> rate_limit_closes{0}; // clients closed for sending too much
     std::atomic<std::uint64_t> idle_closes{0};       // clients dropped after --idle-timeout
 };
-
-// Builds the verifier the configuration asks for, if any; throws on a bad key or secret.
-std::optional<jwt_verifier> make_jwt_verifier(const config& cfg);
 
 struct server_state {
     explicit server_state(config c)

@@ -1,7 +1,8 @@
 // Who may open a WebSocket: the Origin allowlist (--allowed-origins, 403 otherwise) and JWT
-// authentication (--jwt-secret for HS256, --jwt-public-key for RS256): 401 with a reason and a
-// Bearer challenge for a missing, expired, forged or unsigned token, 403 when the URL names another
-// user than the token, and the token's sub as the user id once admitted.
+// authentication (--jwt-secret or --jwt-secret-file for HS256, --jwt-public-key for RS256 and
+// ES512, with --jwt-issuer, --jwt-audience and --jwt-leeway): 401 with a reason and a Bearer
+// challenge for a missing, expired, forged, unsigned or misaddressed token, 403 when the URL names
+// another user than the token, and the token's sub as the user id once admitted.
 #include "jwt_tokens.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
@@ -12,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <jwt.h>
 #include <map>
 #include <memory>
@@ -132,6 +134,71 @@ struct public_key_file {
 struct rs256_server : public_key_file, server_fixture {
     rs256_server()
         : server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
+};
+
+// ---- Claims and options -------------------------------------------------------------------------
+
+// The payload JSON of a token for `sub`, valid for an hour, with `extra` members.
+std::string payload_json(const std::string& sub, const std::string& extra = "", std::int64_t exp_in = 3600) {
+    return R"({"sub":")" + sub + R"(","iat":)" + std::to_string(unix_now()) + R"(,"exp":)" +
+           std::to_string(unix_now() + exp_in) + (extra.empty() ? "" : ",") + extra + "}";
+}
+
+struct audience_server : server_fixture {
+    audience_server()
+        : server_fixture(wshub_args(1, {"--jwt-secret", hs_secret, "--jwt-issuer", "https://idp.example",
+                                        "--jwt-audience", "wshub"})) {}
+};
+
+struct no_leeway_server : server_fixture {
+    no_leeway_server()
+        : server_fixture(wshub_args(1, {"--jwt-secret", hs_secret, "--jwt-leeway", "0"})) {}
+};
+
+struct secret_file {
+    secret_file() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-secret-XXXXXX").string();
+        const int fd = ::mkstemp(tmpl.data());
+        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemp failed");
+        ::close(fd);
+        path = tmpl;
+        std::ofstream(path) << hs_secret << "\n"; // as `echo secret > file` leaves it
+    }
+    ~secret_file() { std::remove(path.c_str()); }
+    std::string path;
+};
+
+struct secret_file_server : secret_file, server_fixture {
+    secret_file_server()
+        : server_fixture(wshub_args(1, {"--jwt-secret-file", path})) {}
+};
+
+// A P-521 key pair for ES512, in a file for --jwt-public-key.
+struct es512_server : server_fixture {
+    static std::string write_public_key(const std::string& pem) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-jwt-XXXXXX.pem").string();
+        const int fd = ::mkstemps(tmpl.data(), 4);
+        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemps failed");
+        ::close(fd);
+        std::ofstream(tmpl) << pem;
+        return tmpl;
+    }
+    static rsa_pair generate() {
+        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-521"), &EVP_PKEY_free);
+        BOOST_REQUIRE(key != nullptr);
+        std::unique_ptr<BIO, decltype(&BIO_free)> priv(BIO_new(BIO_s_mem()), &BIO_free);
+        std::unique_ptr<BIO, decltype(&BIO_free)> pub(BIO_new(BIO_s_mem()), &BIO_free);
+        BOOST_REQUIRE(
+            PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
+        BOOST_REQUIRE(PEM_write_bio_PUBKEY(pub.get(), key.get()) == 1);
+        return {bio_string(priv.get()), bio_string(pub.get())};
+    }
+    es512_server()
+        : es512_server(generate()) {}
+    explicit es512_server(rsa_pair k)
+        : server_fixture(wshub_args(1, {"--jwt-public-key", write_public_key(k.public_pem)}))
+        , keys(std::move(k)) {}
+    rsa_pair keys;
 };
 
 } // namespace
@@ -275,6 +342,96 @@ BOOST_FIXTURE_TEST_CASE(hs256_token_keyed_with_the_public_pem_gets_401, rs256_se
     raw_connection n(io);
     expect_unauthorized(upgrade_with_bearer(*this, n, none), "alg none");
     BOOST_TEST(server.count_log("connect user_id=confused") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(access_tokens_typ_at_jwt_and_tokens_without_typ_are_admitted, hs256_server) {
+    // RFC 9068 access tokens, as identity providers issue them for APIs.
+    raw_connection at(io);
+    expect_admitted_as(
+        *this, at,
+        upgrade_with_bearer(
+            *this, at, hs256_token(R"({"alg":"HS256","typ":"at+jwt"})", payload_json("at-user"), hs_secret)),
+        "at-user");
+    raw_connection none(io);
+    expect_admitted_as(
+        *this, none,
+        upgrade_with_bearer(*this, none,
+                            hs256_token(R"({"alg":"HS256"})", payload_json("plain-user"), hs_secret)),
+        "plain-user");
+    raw_connection other(io);
+    expect_unauthorized(
+        upgrade_with_bearer(*this, other,
+                            hs256_token(R"({"alg":"HS256","typ":"JOSE"})", payload_json("jose"), hs_secret)),
+        "typ");
+}
+
+BOOST_FIXTURE_TEST_CASE(tokens_for_another_audience_or_issuer_get_401, audience_server) {
+    const std::string iss = R"("iss":"https://idp.example")";
+    raw_connection mine(io);
+    expect_admitted_as(
+        *this, mine,
+        upgrade_with_bearer(*this, mine,
+                            hs256_token(R"({"alg":"HS256"})",
+                                        payload_json("mine", iss + R"(,"aud":["billing","wshub"])"),
+                                        hs_secret)),
+        "mine");
+    // Same identity provider, same key, another application.
+    raw_connection billing(io);
+    expect_unauthorized(
+        upgrade_with_bearer(*this, billing,
+                            hs256_token(R"({"alg":"HS256"})",
+                                        payload_json("billing-user", iss + R"(,"aud":"billing")"),
+                                        hs_secret)),
+        "audience");
+    raw_connection no_aud(io);
+    expect_unauthorized(
+        upgrade_with_bearer(*this, no_aud,
+                            hs256_token(R"({"alg":"HS256"})", payload_json("x", iss), hs_secret)),
+        "audience");
+    raw_connection other_iss(io);
+    expect_unauthorized(
+        upgrade_with_bearer(*this, other_iss,
+                            hs256_token(R"({"alg":"HS256"})",
+                                        payload_json("y", R"("iss":"https://evil.example","aud":"wshub")"),
+                                        hs_secret)),
+        "issuer");
+    BOOST_TEST(server.count_log("connect user_id=billing-user") == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(leeway_is_configurable, no_leeway_server) {
+    // Expired five seconds ago: within the default 30 s of leeway, refused with none.
+    const auto token = hs256_token(R"({"alg":"HS256"})", payload_json("just-late", "", -5), hs_secret);
+    raw_connection c(io);
+    expect_unauthorized(upgrade_with_bearer(*this, c, token), "expired");
+
+    hs256_server lenient;
+    raw_connection d(lenient.io);
+    expect_admitted_as(lenient, d, upgrade_with_bearer(lenient, d, token), "just-late");
+    lenient.teardown();
+}
+
+BOOST_FIXTURE_TEST_CASE(secret_from_a_file_stays_out_of_the_command_line, secret_file_server) {
+    const auto token = make_token(JWT_ALG_HS256, hs_secret, valid_claims("file-user"));
+    raw_connection c(io);
+    expect_admitted_as(*this, c, upgrade_with_bearer(*this, c, token), "file-user");
+    std::ifstream cmdline("/proc/" + std::to_string(server.pid()) + "/cmdline", std::ios::binary);
+    const std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    BOOST_TEST(!args.empty());
+    BOOST_TEST(args.find(hs_secret) == std::string::npos);
+    // The trailing newline is not part of the secret: a token signed with it is refused.
+    raw_connection n(io);
+    expect_unauthorized(
+        upgrade_with_bearer(*this, n, make_token(JWT_ALG_HS256, hs_secret + "\n", valid_claims("newline"))),
+        "signature");
+}
+
+BOOST_FIXTURE_TEST_CASE(es512_token_verified_with_the_public_key, es512_server) {
+    const auto token = make_token(JWT_ALG_ES512, keys.private_pem, valid_claims("ec-user"));
+    raw_connection c(io);
+    expect_admitted_as(*this, c, upgrade_with_bearer(*this, c, token), "ec-user");
+    const auto foreign = make_token(JWT_ALG_ES512, generate().private_pem, valid_claims("stranger"));
+    raw_connection f(io);
+    expect_unauthorized(upgrade_with_bearer(*this, f, foreign), "signature");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,6 +1,10 @@
+#include "wshub/auth_config.hpp"
 #include "wshub/config.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <vector>
 
 using namespace wshub;
@@ -57,6 +61,63 @@ BOOST_AUTO_TEST_CASE(nonsense_is_refused_with_the_flag_named) {
     BOOST_TEST(refused({"--log-level", "loud"}, "log-level"));
     BOOST_TEST(refused({"--ping-interval", "0"}, "ping-interval"));
     BOOST_TEST(refused({"--bogus"}, "bogus"));
+}
+
+BOOST_AUTO_TEST_CASE(jwt_flags_are_parsed_and_checked) {
+    auto r = parse({"--jwt-secret-file", "/run/secrets/jwt", "--jwt-issuer", "https://idp.example",
+                    "--jwt-audience", "wshub", "--jwt-leeway", "5"});
+    BOOST_REQUIRE(r.cfg);
+    BOOST_TEST(r.cfg->jwt_secret_file == "/run/secrets/jwt");
+    BOOST_TEST(r.cfg->jwt_issuer == "https://idp.example");
+    BOOST_TEST(r.cfg->jwt_audience == "wshub");
+    BOOST_TEST(r.cfg->jwt_leeway.count() == 5);
+    BOOST_TEST(parse({}).cfg->jwt_leeway.count() == 30);
+    auto env = parse({}, {"WSHUB_JWT_AUDIENCE=api", "WSHUB_JWT_SECRET_FILE=/s", "WSHUB_JWT_LEEWAY=0"});
+    BOOST_REQUIRE(env.cfg);
+    BOOST_TEST(env.cfg->jwt_audience == "api");
+    BOOST_TEST(env.cfg->jwt_secret_file == "/s");
+    BOOST_TEST(env.cfg->jwt_leeway.count() == 0);
+    for (auto flag : {"--jwt-secret-file", "--jwt-issuer", "--jwt-audience", "--jwt-leeway"})
+        BOOST_TEST(parse({"--help"}).help.find(flag) != std::string::npos, flag);
+
+    auto refused = [](std::vector<const char*> args, const char* name) {
+        try {
+            parse(args);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what()).find(name) != std::string::npos;
+        }
+        return false;
+    };
+    BOOST_TEST(refused({"--jwt-secret", std::string(32, 's').c_str(), "--jwt-secret-file", "/s"}, "exclude"));
+    BOOST_TEST(refused({"--jwt-secret-file", "/s", "--jwt-public-key", "/k.pem"}, "exclude"));
+    BOOST_TEST(refused({"--jwt-audience", "wshub"}, "jwt-audience"));
+    BOOST_TEST(refused({"--jwt-issuer", "https://idp.example"}, "jwt-issuer"));
+    BOOST_TEST(refused({"--jwt-secret-file", "/s", "--jwt-leeway", "301"}, "jwt-leeway"));
+    BOOST_TEST(refused({"--jwt-secret-file", "/s", "--jwt-leeway", "-1"}, "jwt-leeway"));
+}
+
+BOOST_AUTO_TEST_CASE(jwt_secret_file_is_read_without_its_line_break) {
+    BOOST_TEST(secret_from_file_contents("s3cret\n") == "s3cret");
+    BOOST_TEST(secret_from_file_contents("s3cret\r\n") == "s3cret");
+    BOOST_TEST(secret_from_file_contents("s3cret") == "s3cret");
+    BOOST_TEST(secret_from_file_contents(" s3 cret \n\n") == " s3 cret ");
+
+    const auto path = (std::filesystem::temp_directory_path() / "wshub-test-jwt-secret").string();
+    std::ofstream(path) << std::string(40, 'k') << "\n";
+    config c;
+    c.jwt_secret_file = path;
+    c.jwt_audience = "wshub";
+    c.jwt_leeway = std::chrono::seconds(7);
+    const auto v = make_jwt_verifier(c);
+    BOOST_REQUIRE(v.has_value());
+    BOOST_TEST(v->algorithms() == (std::vector<std::string>{"HS256"}));
+    BOOST_TEST(v->options().audience == "wshub");
+    BOOST_TEST(v->options().leeway.count() == 7);
+    std::ofstream(path) << "too short\n";
+    BOOST_CHECK_THROW(make_jwt_verifier(c), std::invalid_argument);
+    std::remove(path.c_str());
+    BOOST_CHECK_THROW(make_jwt_verifier(c), std::invalid_argument); // gone
+    BOOST_TEST(!make_jwt_verifier(config{}).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

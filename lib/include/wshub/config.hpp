@@ -66,6 +66,17 @@ struct config {
     // secret or a PEM public key file (RS256/384/512 or ES256/384/512, from the key).
     std::string jwt_secret;
     std::string jwt_public_key_path;
+    // The HS256 secret read from a file instead (trailing line break trimmed), so that it does
+    // not show in `ps` or the process's environment.
+    std::string jwt_secret_file;
+    // When set, a token's iss must be exactly this, and its aud (a string or an array) must name
+    // this: an identity provider signs tokens for many applications with one key, and a token
+    // issued for another of them must not open a session here.
+    std::string jwt_issuer;
+    std::string jwt_audience;
+    // Clock skew tolerated between the token issuer and wshub for exp and nbf (0 to 300 s); a
+    // session is closed (4001) at exp plus this.
+    std::chrono::seconds jwt_leeway{30};
 
     std::string log_level = "info";
 

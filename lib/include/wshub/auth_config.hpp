@@ -1,0 +1,22 @@
+// The JWT verifier the configuration asks for, built from the flags and the key or secret files
+// they name. Reads files: called once, at startup.
+#pragma once
+
+#include "wshub/auth.hpp"
+#include "wshub/config.hpp"
+
+#include <optional>
+#include <string>
+
+namespace wshub {
+
+// The verifier for --jwt-secret, --jwt-secret-file or --jwt-public-key with the --jwt-issuer,
+// --jwt-audience and --jwt-leeway options; nullopt when none of the three is set. Throws
+// std::invalid_argument naming the flag when a file cannot be read or the key or secret is unfit.
+std::optional<jwt_verifier> make_jwt_verifier(const config& cfg);
+
+// A secret file's contents without its trailing line break(s) ("\n" or "\r\n"), as `echo` and
+// editors leave them; any other byte is part of the secret.
+std::string secret_from_file_contents(std::string contents);
+
+} // namespace wshub
