@@ -28,6 +28,7 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
 
     if (!policy.origins.allowed(fields.origin)) return refuse(403, "origin not allowed");
 
+    std::optional<std::int64_t> valid_until;
     if (policy.jwt) {
         const auto token = extract_token(fields.authorization, upgrade.token);
         if (!token) return challenge("missing token: send Authorization: Bearer <jwt> or ?token=<jwt>");
@@ -38,13 +39,14 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
         if (!upgrade.user_id.empty() && upgrade.user_id != identity.sub)
             return refuse(403, "user_id does not match the token's subject");
         upgrade.user_id = std::move(identity.sub);
+        if (identity.expires_at) valid_until = *identity.expires_at + policy.jwt->options().leeway.count();
     }
 
     connection_limits::refusal why{};
     auto slot = policy.limits.try_acquire(fields.peer, &why);
     if (!slot) return refuse(503, connection_limits::reason(why));
     return admission{std::move(upgrade.user_id), std::move(*slot),
-                     std::get<std::string>(std::move(handshake))};
+                     std::get<std::string>(std::move(handshake)), valid_until};
 }
 
 } // namespace wshub

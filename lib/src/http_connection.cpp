@@ -5,6 +5,7 @@
 #include "wshub/admission.hpp"
 #include "wshub/http_routes.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
@@ -16,7 +17,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <chrono>
+#include <cstdint>
 #include <fmt/format.h>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 namespace asio = boost::asio;
@@ -59,6 +62,16 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
     res.prepare_payload();
     if (head) res.body().clear(); // Content-Length still tells the size of the GET answer
     return res;
+}
+
+// The steady-clock time of a Unix time, for timers that must not jump with the wall clock; max()
+// for one beyond a year, a token that never expires in practice.
+std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) {
+    using namespace std::chrono;
+    const std::int64_t left =
+        unix_seconds - duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+    if (left > 366 * 86400) return steady_clock::time_point::max();
+    return steady_clock::now() + seconds(std::max<std::int64_t>(left, 0));
 }
 
 // Admission's view of an upgrade request on this socket.
@@ -125,6 +138,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 // as the client.
                 auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(ok->user_id),
                                                    remote, std::move(ok->slot));
+                if (ok->valid_until) s->expire_at(steady_time_of(*ok->valid_until));
                 s->start(std::move(ok->handshake_response), std::move(prefetched));
                 co_return;
             }

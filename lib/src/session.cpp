@@ -346,6 +346,10 @@ bool session::within_rate_limits(std::size_t bytes) {
 
 void session::keepalive(std::chrono::steady_clock::time_point now) {
     if (dead_ || closing_ || !registered_) return;
+    if (now >= expires_at_) {
+        close(close_status::token_expired, "token expired");
+        return;
+    }
     const auto& cfg = shard_.state().cfg;
     const auto silent = now - last_heard_;
     if (silent >= cfg.idle_timeout) {

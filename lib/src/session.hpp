@@ -42,8 +42,12 @@ class session final : public std::enable_shared_from_this<session> {
     // Closes the socket now: the drain time is over.
     void force_close();
 
-    // Called by the shard's keep-alive sweep: pings a client silent for --ping-interval and
-    // drops one silent for --idle-timeout.
+    // The session may last until `when` (its token's exp plus the leeway): the keep-alive sweep
+    // then closes it with 4001. Shard thread only, before start().
+    void expire_at(std::chrono::steady_clock::time_point when) { expires_at_ = when; }
+
+    // Called by the shard's keep-alive sweep: pings a client silent for --ping-interval, drops
+    // one silent for --idle-timeout and closes one whose token has expired.
     void keepalive(std::chrono::steady_clock::time_point now);
 
     const std::string& user_id() const noexcept { return user_id_; }
@@ -111,6 +115,7 @@ class session final : public std::enable_shared_from_this<session> {
     token_bucket byte_bucket_;
     std::chrono::steady_clock::time_point last_heard_;  // last whole frame from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
+    std::chrono::steady_clock::time_point expires_at_ = std::chrono::steady_clock::time_point::max();
     bool registered_ = false;
     bool writer_running_ = false; // the writer coroutine is sending the outbox
     bool reader_done_ = false;

@@ -434,4 +434,31 @@ BOOST_FIXTURE_TEST_CASE(es512_token_verified_with_the_public_key, es512_server) 
     expect_unauthorized(upgrade_with_bearer(*this, f, foreign), "signature");
 }
 
+BOOST_FIXTURE_TEST_CASE(a_session_is_closed_with_4001_when_its_token_expires, no_leeway_server) {
+    const auto short_lived = hs256_token(R"({"alg":"HS256"})", payload_json("short-lived", "", 2), hs_secret);
+    raw_connection c(io);
+    const auto r = upgrade_with_bearer(*this, c, short_lived);
+    BOOST_REQUIRE_MESSAGE(r.status == 101u, "status " << r.status << " '" << r.body << "'");
+    // A session with a longer token is not affected.
+    raw_connection other(io);
+    expect_admitted_as(
+        *this, other,
+        upgrade_with_bearer(*this, other, make_token(JWT_ALG_HS256, hs_secret, valid_claims("long-lived"))),
+        "long-lived");
+
+    // Up to the close frame, the session gets the other's message (and perhaps pings); read_frame
+    // is bounded in time.
+    server_frame f = c.read_frame();
+    while (f.opcode != op_close)
+        f = c.read_frame();
+    BOOST_TEST(f.opcode == op_close);
+    BOOST_TEST(close_code(f) == 4001u);
+    BOOST_TEST(close_reason(f) == "token expired");
+    c.send(client_frame(op_close, close_payload(4001)));
+
+    other.send(client_frame(op_text, "still here"));
+    BOOST_TEST(other.read_frame().payload == "still here");
+    BOOST_TEST(server.wait_for_log("disconnect user_id=short-lived").has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

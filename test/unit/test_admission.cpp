@@ -43,6 +43,17 @@ BOOST_AUTO_TEST_CASE(open_server_admits_with_the_101_and_a_slot) {
     BOOST_TEST(a.handshake_response.find("101 Switching Protocols") != std::string::npos);
     BOOST_TEST(a.handshake_response.find("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != std::string::npos);
     BOOST_TEST(limits.total() == 1u);
+    BOOST_TEST(!a.valid_until.has_value()); // no token, no expiry
+}
+
+BOOST_AUTO_TEST_CASE(a_token_admission_ends_at_exp_plus_the_leeway) {
+    origin_policy any;
+    connection_limits limits(0, 0);
+    jwt_options o;
+    o.leeway = std::chrono::seconds(5);
+    auto jwt = jwt_verifier::hs256(secret, o);
+    auto r = admit({any, &jwt, limits}, {"", token_for("alice")}, valid_fields(), now);
+    BOOST_TEST(admitted(r).valid_until.value_or(0) == now + 600 + 5);
 }
 
 BOOST_AUTO_TEST_CASE(handshake_fields_are_checked_first) {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -34,11 +35,14 @@ struct admission_policy {
     connection_limits& limits;
 };
 
-// An admitted upgrade: the session's user, the connection slot it holds, and the 101 to send.
+// An admitted upgrade: the session's user, the connection slot it holds, the 101 to send, and
+// when its token expires.
 struct admission {
     std::string user_id;
     connection_limits::slot slot;
     std::string handshake_response;
+    // With a token: Unix seconds after which the session must end (exp plus the leeway).
+    std::optional<std::int64_t> valid_until;
 };
 
 // Cheapest refusal first: the handshake's fields (400, 426), origin (403), token (401, or 403 when

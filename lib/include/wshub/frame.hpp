@@ -29,6 +29,8 @@ enum class close_status : std::uint16_t {
     bad_payload = 1007,
     policy_violation = 1008,
     too_big = 1009,
+    // wshub's own, in the range for applications (4000-4999, RFC 6455 section 7.4.2):
+    token_expired = 4001, // the JWT the session was admitted with has expired
 };
 
 // Bytes of the header of an unmasked frame carrying `payload_size` bytes.
