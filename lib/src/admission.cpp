@@ -49,4 +49,10 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
                      std::get<std::string>(std::move(handshake)), valid_until};
 }
 
+http_reply refuse_http_connection(connection_limits::refusal why) {
+    return refuse(503, why == connection_limits::refusal::server_full
+                           ? "server is at its HTTP connection limit"
+                           : "too many HTTP connections from this address");
+}
+
 } // namespace wshub

@@ -21,6 +21,7 @@ void config::validate() const {
     if (handshake_timeout.count() <= 0) fail("--handshake-timeout must be positive");
     if (ping_interval.count() <= 0) fail("--ping-interval must be positive");
     if (idle_timeout <= ping_interval) fail("--idle-timeout must be longer than --ping-interval");
+    if (http_idle_timeout.count() <= 0) fail("--http-idle-timeout must be positive");
     if (!(rate_limit == 0 || (rate_limit >= 1 && rate_limit < 1e12)))
         fail("--rate-limit must be 0 (unlimited) or at least 1 message per second");
     if (!(rate_limit_bytes == 0 || (rate_limit_bytes >= 1 && rate_limit_bytes < 1e15)))
@@ -55,6 +56,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     config defaults;
     double drain = 5, handshake = 10, ping = 25, idle = 60;
     long long jwt_leeway = defaults.jwt_leeway.count();
+    double http_idle = 5;
     std::string client_messages = "broadcast";
     config c;
 
@@ -82,6 +84,14 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "WebSocket sessions in all (0 = unlimited); more get 503")
         ("max-connections-per-ip", po::value(&c.max_connections_per_ip)->default_value(defaults.max_connections_per_ip),
             "WebSocket sessions from one address (0 = unlimited; behind a proxy all clients share its address)")
+        ("max-http-connections", po::value(&c.max_http_connections)->default_value(defaults.max_http_connections),
+            "connections that have not upgraded, in all (0 = unlimited); more get 503")
+        ("max-http-connections-per-ip", po::value(&c.max_http_connections_per_ip)->default_value(defaults.max_http_connections_per_ip),
+            "connections that have not upgraded, from one address (0 = unlimited); more get 503")
+        ("http-idle-timeout", po::value(&http_idle)->default_value(http_idle),
+            "seconds a keep-alive HTTP connection has after a response to send its next request")
+        ("max-requests-per-connection", po::value(&c.max_requests_per_connection)->default_value(defaults.max_requests_per_connection),
+            "requests one HTTP connection may send before it is closed (0 = unlimited)")
         ("rate-limit", po::value(&c.rate_limit)->default_value(defaults.rate_limit, "1000"),
             "messages per second one client may send (0 = unlimited); over it: close 1008")
         ("rate-limit-bytes", po::value(&c.rate_limit_bytes)->default_value(defaults.rate_limit_bytes, "16777216"),
@@ -151,6 +161,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     c.ping_interval = seconds_to_ms(ping, "ping-interval");
     c.idle_timeout = seconds_to_ms(idle, "idle-timeout");
     c.jwt_leeway = std::chrono::seconds(jwt_leeway);
+    c.http_idle_timeout = seconds_to_ms(http_idle, "http-idle-timeout");
     if (client_messages == "broadcast")
         c.client_messages = config::client_messages_mode::broadcast;
     else if (client_messages == "drop")

@@ -96,15 +96,32 @@ std::variant<admission, http_reply> admit(server_state& state, const http::reque
 } // namespace
 
 asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
-    const auto& cfg = owner.state().cfg;
+    auto& state = owner.state();
+    const auto& cfg = state.cfg;
     const std::string remote = endpoint_string(socket);
+
+    // This connection's place among those that have not upgraded, held until it upgrades or ends.
+    // Over the limits, its first request is read (so that the answer is not lost to a reset) and
+    // answered 503.
+    std::optional<connection_limits::slot> http_slot;
+    std::optional<http_reply> over_limit;
+    {
+        error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        if (ec) co_return;
+        connection_limits::refusal why{};
+        http_slot = state.http_limits.try_acquire(peer.address(), &why);
+        if (!http_slot) over_limit = refuse_http_connection(why);
+    }
+
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer;
 
-    for (;;) {
+    for (std::size_t requests = 1;; ++requests) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(max_request_header);
-        stream.expires_after(cfg.handshake_timeout);
+        stream.expires_after(requests == 1 ? cfg.handshake_timeout
+                                           : std::min(cfg.handshake_timeout, cfg.http_idle_timeout));
         auto [ec, bytes] =
             co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -120,7 +137,15 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             co_return;
         }
         auto& req = parser.get();
-        auto& state = owner.state();
+        if (over_limit) {
+            spdlog::debug("refused HTTP connection from {}: {}", remote,
+                          std::string_view(over_limit->body).substr(0, over_limit->body.size() - 1));
+            auto res = make_response(*over_limit, req.version(), false, req.method() == http::verb::head);
+            co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            error_code ignored;
+            stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            co_return;
+        }
         auto decision =
             route(http_request_view{std::string_view(req.method_string().data(), req.method_string().size()),
                                     std::string_view(req.target().data(), req.target().size()),
@@ -154,7 +179,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             spdlog::info("refused {} {} from {}: {} {}", std::string_view(req.method_string()), path, remote,
                          reply.status, std::string_view(reply.body).substr(0, reply.body.size() - 1));
         }
-        const bool keep_alive = req.keep_alive() && reply.status < 400;
+        const bool last_allowed =
+            cfg.max_requests_per_connection != 0 && requests >= cfg.max_requests_per_connection;
+        const bool keep_alive = req.keep_alive() && reply.status < 400 && !last_allowed;
         auto res = make_response(reply, req.version(), keep_alive, req.method() == http::verb::head);
         auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         if (wec || !keep_alive) {

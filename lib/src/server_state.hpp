@@ -30,12 +30,14 @@ struct server_state {
         : cfg(std::move(c))
         , origins(origin_policy::parse(cfg.allowed_origins))
         , jwt(make_jwt_verifier(cfg))
-        , limits(cfg.max_connections, cfg.max_connections_per_ip) {}
+        , limits(cfg.max_connections, cfg.max_connections_per_ip)
+        , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip) {}
 
     const config cfg;
     const origin_policy origins;
     const std::optional<jwt_verifier> jwt;
     connection_limits limits;
+    connection_limits http_limits; // connections that have not upgraded
     hub* the_hub = nullptr;
     server_counters counters;
     // Called (from any shard thread) when the last open session ends; set during shutdown.

@@ -1,7 +1,9 @@
 // Size and admission limits: --max-message-size closes the sender with 1009 (whole messages and
 // messages made of fragments alike) while everyone else goes on; --max-connections and
 // --max-connections-per-ip refuse the upgrade past the limit with 503 and a one-line reason, and
-// admit again once a client has left.
+// admit again once a client has left. Connections that have not upgraded are bounded too
+// (--max-http-connections, --max-http-connections-per-ip: 503 and closed), and so are keep-alive
+// HTTP connections in time (--http-idle-timeout) and in requests (--max-requests-per-connection).
 #include "http_client.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
@@ -116,6 +118,69 @@ void close_cleanly(raw_connection& c) {
 constexpr const char* server_full = "server is at its connection limit";
 constexpr const char* address_full = "too many connections from this address";
 
+constexpr const char* http_server_full = "server is at its HTTP connection limit";
+constexpr const char* http_address_full = "too many HTTP connections from this address";
+
+// Sessions are capped at two, HTTP connections (not upgraded) at six in all and three per address;
+// the handshake timeout is far longer than the test, so only the new limits can end a connection.
+struct http_limited_server : server_fixture {
+    http_limited_server()
+        : server_fixture(
+              wshub_args(1, {"--max-connections", "2", "--handshake-timeout", "30", "--max-http-connections",
+                             "6", "--max-http-connections-per-ip", "3"})) {}
+};
+
+struct http_idle_server : server_fixture {
+    http_idle_server()
+        : server_fixture(wshub_args(1, {"--handshake-timeout", "30", "--http-idle-timeout", "1"})) {}
+};
+
+struct three_requests_server : server_fixture {
+    three_requests_server()
+        : server_fixture(wshub_args(1, {"--handshake-timeout", "30", "--max-requests-per-connection", "3"})) {
+    }
+};
+
+const std::string ping_request = "GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+
+// A keep-alive connection from `source` that was answered 200 to one GET /ping.
+std::unique_ptr<raw_connection> served_ping(test_io& io, std::uint16_t port, const std::string& source) {
+    auto c = std::make_unique<raw_connection>(io);
+    c->connect(port, source);
+    c->send(ping_request);
+    const auto r = c->read_response();
+    BOOST_TEST(r.status == 200u, "from " << source << ": status " << r.status << " '" << r.body << "'");
+    BOOST_TEST(r.body == "pong");
+    return c;
+}
+
+// A GET /ping on a new connection from `source` answered 503 with `reason`, then the end.
+void expect_http_refused(test_io& io, std::uint16_t port, const std::string& source,
+                         const std::string& reason) {
+    raw_connection c(io);
+    c.connect(port, source);
+    c.send(ping_request);
+    expect_refusal(c.read_response(), 503, reason);
+    expect_connection_ended(c);
+}
+
+// Retries a GET /ping from `source` until it is served (a closed connection's slot comes back when
+// the server has seen the close); each refusal meanwhile must carry `reason`.
+std::unique_ptr<raw_connection> served_again(test_io& io, std::uint16_t port, const std::string& source,
+                                             const std::string& reason) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        auto c = std::make_unique<raw_connection>(io);
+        c->connect(port, source);
+        c->send(ping_request);
+        const auto r = c->read_response();
+        if (r.status == 200) return c;
+        expect_refusal(r, 503, reason);
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline,
+                              "no HTTP slot came back within 10 s");
+        io.run(pause(std::chrono::milliseconds(20)), "pause between attempts", std::chrono::seconds(5), {});
+    }
+}
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(limits)
@@ -260,6 +325,67 @@ BOOST_FIXTURE_TEST_CASE(connections_are_counted_per_source_address, two_per_addr
         BOOST_TEST(f.opcode == op_text);
         BOOST_TEST(f.payload == "from a4");
     }
+}
+
+// Reproduced: with --max-connections 2, hundreds of keep-alive connections that never upgrade were
+// all served, so a client could use up the process's descriptors.
+BOOST_FIXTURE_TEST_CASE(connections_that_have_not_upgraded_are_limited_in_all_and_per_address,
+                        http_limited_server) {
+    // Upgraded sessions leave the HTTP count: two sessions from 127.0.0.2 take none of its three.
+    raw_connection s1(io), s2(io);
+    s1.upgrade_ok(port(), "/im?user_id=s1", "127.0.0.2");
+    s2.upgrade_ok(port(), "/im?user_id=s2", "127.0.0.2");
+
+    std::vector<std::unique_ptr<raw_connection>> held;
+    for (int i = 0; i < 3; ++i)
+        held.push_back(served_ping(io, port(), "127.0.0.2"));
+    expect_http_refused(io, port(), "127.0.0.2", http_address_full);
+    for (int i = 0; i < 3; ++i)
+        held.push_back(served_ping(io, port(), "127.0.0.3"));
+    // Six in all: another address is refused too, and so is an upgrade request.
+    expect_http_refused(io, port(), "127.0.0.4", http_server_full);
+    {
+        raw_connection refused(io);
+        expect_refusal(refused.upgrade(port(), "/im?user_id=x", "http://127.0.0.1", {}, "127.0.0.4"), 503,
+                       http_server_full);
+        expect_connection_ended(refused);
+    }
+
+    // The connections already admitted are still served.
+    held.front()->send(ping_request);
+    BOOST_TEST(held.front()->read_response().status == 200u);
+
+    // One leaves; its place comes back, for any address.
+    held.back()->close();
+    held.pop_back();
+    held.push_back(served_again(io, port(), "127.0.0.4", http_server_full));
+    expect_http_refused(io, port(), "127.0.0.5", http_server_full);
+
+    // The sessions were never disturbed.
+    s1.send(client_frame(op_text, "from s1"));
+    const auto f = s2.read_frame();
+    BOOST_TEST(f.opcode == op_text);
+    BOOST_TEST(f.payload == "from s1");
+}
+
+BOOST_FIXTURE_TEST_CASE(keep_alive_connection_silent_past_http_idle_timeout_is_closed, http_idle_server) {
+    auto c = served_ping(io, port(), "127.0.0.1");
+    const auto end = c->read_until_end(std::chrono::seconds(15));
+    BOOST_TEST(end.bytes.empty());
+    BOOST_TEST((end.end == asio::error::eof), end.end.message());
+}
+
+BOOST_FIXTURE_TEST_CASE(keep_alive_connection_is_closed_after_max_requests_per_connection,
+                        three_requests_server) {
+    raw_connection c(io);
+    c.connect(port(), "127.0.0.1");
+    for (int i = 1; i <= 3; ++i) {
+        c.send(ping_request);
+        const auto r = c.read_response();
+        BOOST_TEST(r.status == 200u);
+        BOOST_TEST((r.field("Connection") == "close") == (i == 3), "request " << i << ": " << r.header);
+    }
+    expect_connection_ended(c);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -120,4 +120,23 @@ BOOST_AUTO_TEST_CASE(jwt_secret_file_is_read_without_its_line_break) {
     BOOST_TEST(!make_jwt_verifier(config{}).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(connections_before_the_upgrade_are_bounded_by_default) {
+    auto d = parse({});
+    BOOST_REQUIRE(d.cfg);
+    BOOST_TEST(d.cfg->max_http_connections == 10000u);
+    BOOST_TEST(d.cfg->max_http_connections_per_ip == 1000u);
+    BOOST_TEST(d.cfg->http_idle_timeout.count() == 5000);
+    BOOST_TEST(d.cfg->max_requests_per_connection == 100u);
+
+    auto r = parse({"--max-http-connections", "50", "--http-idle-timeout", "0.5"},
+                   {"WSHUB_MAX_HTTP_CONNECTIONS_PER_IP=7", "WSHUB_MAX_REQUESTS_PER_CONNECTION=0"});
+    BOOST_REQUIRE(r.cfg);
+    BOOST_TEST(r.cfg->max_http_connections == 50u);
+    BOOST_TEST(r.cfg->max_http_connections_per_ip == 7u);
+    BOOST_TEST(r.cfg->http_idle_timeout.count() == 500);
+    BOOST_TEST(r.cfg->max_requests_per_connection == 0u);
+
+    BOOST_CHECK_THROW(parse({"--http-idle-timeout", "0"}), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -51,4 +51,8 @@ struct admission {
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
                                           const upgrade_fields& fields, std::int64_t now_unix);
 
+// The 503 for a connection over the limits on connections that have not upgraded
+// (--max-http-connections, --max-http-connections-per-ip).
+http_reply refuse_http_connection(connection_limits::refusal why);
+
 } // namespace wshub

@@ -49,6 +49,20 @@ struct config {
     std::size_t max_connections = 100000;
     std::size_t max_connections_per_ip = 0;
 
+    // Connections that have not upgraded (plain HTTP, or a handshake still being read), in all and
+    // from one address (0 = unlimited): each holds a descriptor, so without a bound a client could
+    // use up the process's. Over a limit a connection is answered 503 and closed. The per-address
+    // limit is on by default (unlike the sessions'): it is high, and connections from a
+    // --trusted-proxies peer count in the total only, since their clients are known per request.
+    std::size_t max_http_connections = 10000;
+    std::size_t max_http_connections_per_ip = 1000;
+
+    // After each response, a keep-alive HTTP connection has this long (at most --handshake-timeout)
+    // to send its next request in full, and it is closed after this many requests (0 = unlimited):
+    // an idle or endlessly reused connection must not hold its slot forever.
+    std::chrono::milliseconds http_idle_timeout{std::chrono::seconds(5)};
+    std::size_t max_requests_per_connection = 100;
+
     // Inbound limits per connection (token buckets holding one second's worth; 0 = unlimited).
     // Far above what an interactive client sends, low enough that one client cannot flood everyone.
     double rate_limit = 1000;                     // messages per second
