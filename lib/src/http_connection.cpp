@@ -152,7 +152,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                                     beast::websocket::is_upgrade(req), state.jwt.has_value()});
 
         http_reply reply;
-        if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {
+        if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
+            reply = http_reply{503, "server shutting down\n"};
+        } else if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {
             auto admitted = admit(state, req, std::move(*upgrade), stream.socket());
             if (auto* ok = std::get_if<admission>(&admitted)) {
                 stream.expires_never();

@@ -1,11 +1,10 @@
 #include "hub.hpp"
 
 #include "shard.hpp"
+#include "task_group.hpp"
 #include "wshub/frame.hpp"
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -43,16 +42,7 @@ asio::awaitable<bool> hub::publish(message m) {
     co_return !ec;
 }
 
-asio::awaitable<void> hub::run_sender(std::stop_token stop) {
-    // The stop request arrives on another thread: bring it to the sender's executor, where it
-    // cancels the one receive that may be waiting.
-    // The signal is shared with the posted cancellation, which may run after this coroutine ends.
-    auto cancel_receive = std::make_shared<asio::cancellation_signal>();
-    auto ex = co_await asio::this_coro::executor;
-    std::stop_callback on_stop(stop, [ex, cancel_receive] {
-        asio::post(ex, [cancel_receive] { cancel_receive->emit(asio::cancellation_type::all); });
-    });
-
+asio::awaitable<void> hub::run_sender() {
     std::vector<message> batch;
     std::size_t batch_bytes = 0;
     auto take = [&](boost::system::error_code ec, message m) {
@@ -66,10 +56,9 @@ asio::awaitable<void> hub::run_sender(std::stop_token stop) {
         }
     };
 
-    while (!stop.stop_requested()) {
-        auto [ec, first] = co_await inbox_.async_receive(
-            asio::bind_cancellation_slot(cancel_receive->slot(), asio::as_tuple(asio::use_awaitable)));
-        if (ec) break;
+    while (co_await task_group::requested_stop() == asio::cancellation_type::none) {
+        auto [ec, first] = co_await inbox_.async_receive(asio::as_tuple(asio::use_awaitable));
+        if (ec) break; // the stop cancelled the wait
         take(ec, std::move(first));
         drain();
         co_await gather_more(batch, batch_bytes, drain);
@@ -77,15 +66,30 @@ asio::awaitable<void> hub::run_sender(std::stop_token stop) {
         batch_bytes = 0;
     }
 
-    // Stopping: what the readers already queued still goes out, then the inbox refuses more.
-    // (Asio 1.26's close() discards buffered messages, so empty it first.)
+    // Stopping: once no reader adds to the inbox, what it holds is all there is to deliver.
+    // Readers still waiting for room in a full inbox get their message refused.
+    co_await stop_publishing();
+    inbox_.cancel();
     for (drain(); !batch.empty(); drain()) {
+        if (co_await task_group::requested_stop() == asio::cancellation_type::terminal) break;
         co_await fan_out(batch);
         batch_bytes = 0;
     }
-    // close() refuses new messages; cancel() releases readers still waiting to send one.
     inbox_.close();
-    inbox_.cancel();
+}
+
+asio::awaitable<void> hub::stop_publishing() {
+    auto stop_one = [](shard& s) -> asio::awaitable<void> {
+        s.stop_publishing();
+        co_return;
+    };
+    using op_type =
+        decltype(asio::co_spawn(shards_.front()->context(), stop_one(*shards_.front()), asio::deferred));
+    std::vector<op_type> ops;
+    for (auto& s : shards_)
+        ops.push_back(asio::co_spawn(s->context(), stop_one(*s), asio::deferred));
+    co_await asio::experimental::make_parallel_group(std::move(ops))
+        .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
 }
 
 template <class Drain>

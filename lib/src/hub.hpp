@@ -10,7 +10,6 @@
 #include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <memory>
-#include <stop_token>
 #include <vector>
 
 namespace wshub {
@@ -30,9 +29,10 @@ class hub {
     // Thread safety: any thread. Per-operation cancellation: none.
     boost::asio::awaitable<bool> publish(message m);
 
-    // The one sender. Runs until `stop` is requested; then it delivers what is already in the
-    // inbox and returns. Spawn it on the sender context.
-    boost::asio::awaitable<void> run_sender(std::stop_token stop);
+    // The one sender, on the sender context, as a member of the server's task group. On the
+    // polite stop (`total`) every shard's readers stop publishing, what the inbox already holds is
+    // delivered, and it returns; the forced stop (`terminal`) ends it at once.
+    boost::asio::awaitable<void> run_sender();
 
     std::uint64_t last_seq() const noexcept { return seq_; }
 
@@ -41,6 +41,9 @@ class hub {
     boost::asio::awaitable<void> gather_more(std::vector<message>& batch, std::size_t& batch_bytes,
                                              Drain& drain);
     boost::asio::awaitable<void> fan_out(std::vector<message>& batch);
+    // Runs shard::stop_publishing() on every shard's thread and waits for all of them: after it,
+    // no reader adds to the inbox.
+    boost::asio::awaitable<void> stop_publishing();
 
     inbox_type inbox_;
     const std::vector<std::unique_ptr<shard>>& shards_;

@@ -6,7 +6,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -26,17 +25,11 @@ bool is_resource_exhaustion(const boost::system::error_code& ec) {
 } // namespace
 
 asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                  const std::vector<std::unique_ptr<shard>>& shards, std::stop_token stop) {
+                                  const std::vector<std::unique_ptr<shard>>& shards) {
     auto ex = co_await asio::this_coro::executor;
-    std::stop_callback on_stop(stop, [ex, &acceptor] {
-        // The acceptor outlives the server's io_contexts, so the reference stays valid.
-        asio::post(ex, [&acceptor] {
-            boost::system::error_code ignored;
-            acceptor.close(ignored);
-        });
-    });
     asio::steady_timer backoff(ex);
-    for (std::size_t next = 0; !stop.stop_requested();) {
+    for (std::size_t next = 0;
+         (co_await asio::this_coro::cancellation_state).cancelled() == asio::cancellation_type::none;) {
         shard& target = *shards[next++ % shards.size()];
         auto [ec, socket] =
             co_await acceptor.async_accept(target.context(), asio::as_tuple(asio::use_awaitable));

@@ -5,17 +5,18 @@
 #include "log_exception.hpp"
 #include "server_state.hpp"
 #include "shard.hpp"
+#include "task_group.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
 #include <spdlog/spdlog.h>
-#include <stop_token>
 #include <thread>
+#include <tuple>
 
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -28,10 +29,6 @@ struct server::impl {
         , shards(make_shards(state))
         , the_hub(main_context(), state.cfg.inbox_capacity, shards) {
         state.the_hub = &the_hub;
-        state.on_all_sessions_closed = [this] {
-            asio::post(main_context(), [this] { all_closed.cancel(); });
-        };
-
         asio::ip::tcp::endpoint ep(asio::ip::make_address(state.cfg.address), state.cfg.port);
         acceptor.open(ep.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -48,50 +45,80 @@ struct server::impl {
 
     asio::io_context& main_context() { return shards.front()->context(); }
 
-    // Waits for the stop request, then closes everything in order.
+    // Main thread. Waits for the stop request, then stops the two task groups with one deadline:
+    // first what brings messages in (accepting stops, readers stop publishing, the inbox is
+    // delivered), then the clients (1001 after each queue). A group still running at the
+    // deadline is stopped by force, and after a last short grace the I/O threads stop whatever
+    // remains.
     asio::awaitable<void> shutdown_sequence() {
-        co_await stop_requested.async_wait(asio::as_tuple(asio::use_awaitable));
+        co_await stop_requested.wait();
+        const auto deadline = std::chrono::steady_clock::now() + state.cfg.drain_timeout;
         spdlog::info("shutting down: {} clients, drain timeout {} ms", state.counters.sessions.load(),
                      state.cfg.drain_timeout.count());
-        signals.cancel();
-        stop.request_stop(); // the listener stops accepting; the sender empties the inbox and ends
-        if (!sender_finished) co_await sender_done.async_wait(asio::as_tuple(asio::use_awaitable));
+        state.draining.store(true); // upgrades from now on get 503
 
-        for (auto& s : shards)
-            asio::post(s->context(),
-                       [&s] { s->close_all(close_status::going_away, "server shutting down"); });
-        if (!co_await wait_for_sessions(state.cfg.drain_timeout)) {
-            spdlog::warn("drain timeout: closing {} remaining clients", state.counters.sessions.load());
-            for (auto& s : shards)
-                asio::post(s->context(), [&s] { s->force_close_all(); });
-            co_await wait_for_sessions(std::chrono::seconds(1));
+        for (auto* group : {&producers, &clients}) {
+            group->emit(asio::cancellation_type::total);
+            bool ended = co_await group->wait_until(deadline);
+            if (!ended) {
+                spdlog::warn("drain timeout: closing {} remaining clients", state.counters.sessions.load());
+                group->emit(asio::cancellation_type::terminal);
+                ended = co_await group->wait_until(std::chrono::steady_clock::now() + forced_grace);
+            }
+            if (!ended) spdlog::warn("still running {} ms after the forced stop", forced_grace.count());
+            error_code ignored;
+            acceptor.close(ignored); // connections still in the backlog are refused, not left waiting
         }
         // Connections still in their HTTP phase are dropped with the io_contexts.
         for (auto& s : shards)
             s->context().stop();
     }
 
-    // True once no session is open, false if `limit` passed first.
-    asio::awaitable<bool> wait_for_sessions(std::chrono::milliseconds limit) {
-        // The count and the wake-up are both handled on this thread, so no wake-up is lost
-        // between the check and the wait.
-        if (state.counters.sessions.load() == 0) co_return true;
-        all_closed.expires_after(limit);
-        co_await all_closed.async_wait(asio::as_tuple(asio::use_awaitable)); // expiry or wake-up: look again
-        co_return state.counters.sessions.load() == 0;
+    // Main thread. The first SIGINT/SIGTERM starts the shutdown; a second one ends the process
+    // at once. Cancellation: ends when the signal set is cancelled.
+    asio::awaitable<void> watch_signals() {
+        auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        spdlog::info("received signal {}", signo);
+        stop_requested.set();
+        std::tie(ec, signo) = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (ec) co_return;
+        spdlog::warn("second signal {}: exiting now", signo);
+        spdlog::default_logger()->flush();
+        std::_Exit(128 + signo);
     }
+
+    // Forced closes only close sockets: what they leave to do takes moments.
+    static constexpr std::chrono::milliseconds forced_grace{1000};
 
     server_state state;
     std::vector<std::unique_ptr<shard>> shards;
     hub the_hub;
     asio::ip::tcp::acceptor acceptor{main_context()};
     asio::signal_set signals{main_context()};
-    asio::steady_timer stop_requested{main_context(), asio::steady_timer::time_point::max()};
-    asio::steady_timer sender_done{main_context(), asio::steady_timer::time_point::max()};
-    asio::steady_timer all_closed{main_context()};
-    bool sender_finished = false;
-    std::stop_source stop; // the one stop signal: listener and sender watch it
+    event stop_requested{main_context().get_executor()};
+    task_group producers{main_context()}; // the listener and the sender
+    task_group clients{main_context()};   // one task per shard
 };
+
+namespace {
+
+// Runs `ctx` until it is stopped. An exception that escapes a handler ends that handler's work
+// (a coroutine's own handlers already log and close their connection), not the thread.
+void run_io_thread(asio::io_context& ctx) {
+    for (;;) {
+        try {
+            ctx.run();
+            return;
+        } catch (const std::exception& e) {
+            spdlog::error("handler failed on an I/O thread: {}", e.what());
+        } catch (...) {
+            spdlog::error("handler failed on an I/O thread with an unknown exception");
+        }
+    }
+}
+
+} // namespace
 
 server::server(config cfg)
     : impl_(std::make_unique<impl>(std::move(cfg))) {}
@@ -103,7 +130,7 @@ std::uint16_t server::port() const {
 }
 
 void server::request_stop() {
-    asio::post(impl_->main_context(), [this] { impl_->stop_requested.cancel(); });
+    impl_->stop_requested.set();
 }
 
 server_stats server::stats() const {
@@ -115,23 +142,15 @@ void server::run(bool handle_signals) {
     auto& m = *impl_;
     auto& main = m.main_context();
 
-    asio::co_spawn(main, m.the_hub.run_sender(m.stop.get_token()), [&m](std::exception_ptr e) {
-        log_exception{"sender"}(e);
-        m.sender_finished = true;
-        m.sender_done.cancel();
-    });
-    asio::co_spawn(main, accept_loop(m.acceptor, m.shards, m.stop.get_token()), log_exception("listener"));
-    asio::co_spawn(main, m.shutdown_sequence(), log_exception("shutdown"));
+    m.producers.spawn(main, accept_loop(m.acceptor, m.shards), "listener");
+    m.producers.spawn(main, m.the_hub.run_sender(), "sender");
     for (auto& s : m.shards)
-        asio::co_spawn(s->context(), s->keepalive_loop(m.stop.get_token()), log_exception("keepalive"));
+        m.clients.spawn(s->context(), s->run(), "shard");
+    asio::co_spawn(main, m.shutdown_sequence(), log_exception("shutdown"));
     if (handle_signals) {
         m.signals.add(SIGINT);
         m.signals.add(SIGTERM);
-        m.signals.async_wait([this](error_code ec, int signo) {
-            if (ec) return;
-            spdlog::info("received signal {}", signo);
-            request_stop();
-        });
+        asio::co_spawn(main, m.watch_signals(), log_exception("signals"));
     }
 
     // The other shards idle between connections; keep their loops alive until the sequence ends.
@@ -140,10 +159,10 @@ void server::run(bool handle_signals) {
     for (std::size_t i = 1; i < m.shards.size(); ++i) {
         auto& ctx = m.shards[i]->context();
         guards.push_back(asio::make_work_guard(ctx));
-        threads.emplace_back([&ctx] { ctx.run(); });
+        threads.emplace_back([&ctx] { run_io_thread(ctx); });
     }
     spdlog::info("wshub listening on {}:{} with {} threads", m.state.cfg.address, port(), m.shards.size());
-    main.run();
+    run_io_thread(main);
     for (auto& s : m.shards)
         s->context().stop();
     for (auto& t : threads)

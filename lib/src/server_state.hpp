@@ -8,7 +8,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <optional>
 
 namespace wshub {
@@ -40,8 +39,8 @@ struct server_state {
     connection_limits http_limits; // connections that have not upgraded
     hub* the_hub = nullptr;
     server_counters counters;
-    // Called (from any shard thread) when the last open session ends; set during shutdown.
-    std::function<void()> on_all_sessions_closed;
+    // Set when the shutdown begins: upgrades from then on are refused with 503.
+    std::atomic<bool> draining{false};
 };
 
 } // namespace wshub

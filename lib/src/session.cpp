@@ -53,6 +53,8 @@ void session::start(std::string handshake_response, std::string prefetched) {
     registered_ = true;
     spdlog::info("connect user_id={} remote={}", user_id_, remote_);
     send_own(std::move(handshake_response), false);
+    // Admitted just as the server began to stop: the 1001 follows the 101.
+    if (shard_.closing_clients()) close(close_status::going_away, "server shutting down");
     start_reader(std::move(prefetched));
 }
 
@@ -125,7 +127,7 @@ asio::awaitable<void> session::reader(std::string unread) {
         }
         send_pongs(pass.pongs);
         for (auto& m : pass.received) {
-            if (!co_await shard_.state().the_hub->publish(std::move(m)))
+            if (!shard_.publishing() || !co_await shard_.state().the_hub->publish(std::move(m)))
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
         }
         pass.received.clear();

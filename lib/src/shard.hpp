@@ -2,6 +2,7 @@
 // Only this shard's thread touches the list, so fan-out to it needs no lock.
 #pragma once
 
+#include "event.hpp"
 #include "server_state.hpp"
 #include "wshub/frame.hpp"
 
@@ -9,7 +10,6 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <span>
-#include <stop_token>
 #include <vector>
 
 namespace wshub {
@@ -33,22 +33,36 @@ class shard {
     // non-blocking write, never a wait.
     boost::asio::awaitable<void> deliver(frame_batch_ptr batch);
 
-    // Pings silent clients and drops those past the idle timeout, on this shard's thread, until
-    // `stop` is requested. One timer per shard, not per connection.
-    boost::asio::awaitable<void> keepalive_loop(std::stop_token stop);
+    // The shard's member of the server's task group, on its thread. Until the stop it pings
+    // silent clients and drops those past the idle timeout (one timer per shard, not per
+    // connection). The polite stop (`total`) closes every client with 1001 after its queue, the
+    // forced one (`terminal`) closes their sockets; it returns when the last client has gone.
+    boost::asio::awaitable<void> run();
+
+    // Readers of this shard stop handing messages to the hub (shard thread only).
+    void stop_publishing() noexcept { publishing_ = false; }
+    bool publishing() const noexcept { return publishing_; }
+    // Set by the polite stop: a client that joins later is closed at once (shard thread only).
+    bool closing_clients() const noexcept { return closing_clients_; }
 
     // Where this shard's sessions read: one buffer for all of them, since a session parses what
     // it read before it yields, and keeps only what the parser copied out.
     std::span<char> read_buffer() noexcept { return {read_buffer_.get(), read_buffer_size}; }
 
+  private:
     void close_all(close_status code, std::string_view reason);
     void force_close_all();
+    // Calls `f` on every session; one that throws is logged and closed, the others go on.
+    template <class F>
+    void for_each_session(F f);
 
-  private:
     unsigned index_;
     server_state& state_;
     boost::asio::io_context ioc_{1}; // run by exactly one thread
     std::vector<session*> sessions_;
+    bool publishing_ = true;
+    bool closing_clients_ = false;
+    event all_left_{ioc_.get_executor()}; // set when the list empties after the polite stop
     static constexpr std::size_t read_buffer_size = 64 * 1024;
     std::unique_ptr<char[]> read_buffer_ = std::make_unique_for_overwrite<char[]>(read_buffer_size);
 };
