@@ -22,8 +22,8 @@ http_reply challenge(std::string_view why) {
 
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
                                           const upgrade_fields& fields, std::int64_t now_unix) {
-    auto handshake =
-        accept_websocket_handshake({fields.has_host, fields.sec_websocket_key, fields.sec_websocket_version});
+    auto handshake = accept_websocket_handshake({fields.has_host, fields.sec_websocket_key,
+                                                 fields.sec_websocket_version, fields.offered_subprotocols});
     if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
 
     if (!policy.origins.allowed(fields.origin)) return refuse(403, "origin not allowed");

@@ -4,6 +4,7 @@
 #include "shard.hpp"
 #include "wshub/admission.hpp"
 #include "wshub/http_routes.hpp"
+#include "wshub/websocket_handshake.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -86,7 +87,8 @@ std::variant<admission, http_reply> admit(server_state& state, const http::reque
                                 as_view(req[http::field::sec_websocket_version]),
                                 as_view(req[http::field::origin]),
                                 as_view(req[http::field::authorization]),
-                                peer.address()};
+                                peer.address(),
+                                websocket_handshake_fields(req).offered_subprotocols};
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
@@ -149,7 +151,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         auto decision =
             route(http_request_view{std::string_view(req.method_string().data(), req.method_string().size()),
                                     std::string_view(req.target().data(), req.target().size()),
-                                    beast::websocket::is_upgrade(req), state.jwt.has_value()});
+                                    is_websocket_upgrade(req), state.jwt.has_value()});
 
         http_reply reply;
         if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {

@@ -1,5 +1,6 @@
 // The plain HTTP answers: health check, unknown paths, and the ways an /im request is refused.
 #include "http_client.hpp"
+#include "raw_connection.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
@@ -104,6 +105,78 @@ BOOST_FIXTURE_TEST_CASE(handshake_fields_are_checked, server_fixture) {
     BOOST_TEST(res.result_int() == 426u);
     BOOST_TEST(res[http::field::sec_websocket_version] == "13");
     BOOST_TEST(res.body().find('\n') == res.body().size() - 1, "body: '" << res.body() << "'");
+}
+
+BOOST_FIXTURE_TEST_CASE(key_that_is_not_the_base64_of_16_bytes_is_400, server_fixture) {
+    // RFC 6455 section 4.1: the key is a random 16-byte value, base64-encoded: 24 characters.
+    const std::vector<std::pair<std::string, std::string>> keys = {
+        {"a", "one character"},
+        {"!!!!", "not base64"},
+        {"!!!!!!!!!!!!!!!!!!!!!!==", "24 characters, not base64"},
+        {"dGhlIHNhbXBsZSBub25jZQAA", "the base64 of 18 bytes"},
+        {"dGhlIHNhbXBsZSBub25j", "the base64 of 15 bytes"},
+        {"dGhlIHNhbXBsZSBub25jZQ=", "one padding character short"},
+        {"dGhlIHNhbXBsZSBub25jZQ=A", "padding in the middle"},
+    };
+    for (const auto& [key, what] : keys) {
+        BOOST_TEST_CONTEXT(what) {
+            raw_connection c(io);
+            c.connect(port());
+            c.send("GET /im?user_id=a HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Key: " +
+                   key + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            const auto res = c.read_response();
+            BOOST_TEST(res.status == 400u);
+            BOOST_TEST(res.body.find("Sec-WebSocket-Key") != std::string::npos, res.body);
+            BOOST_TEST(res.body.find('\n') == res.body.size() - 1, "body: '" << res.body << "'");
+        }
+    }
+}
+
+BOOST_FIXTURE_TEST_CASE(connection_tokens_on_separate_lines_are_one_list, server_fixture) {
+    // Connection's values form one comma-separated list across all its lines (RFC 9110 5.3), so
+    // "keep-alive" on one line and "Upgrade" on the next asks for the upgrade, in any case.
+    for (const char* connection :
+         {"Connection: keep-alive\r\nConnection: Upgrade\r\n",
+          "Connection: keep-alive\r\nconnection: upgrade, foo\r\n", "Connection: keep-alive, UPGRADE\r\n"}) {
+        BOOST_TEST_CONTEXT(connection) {
+            raw_connection c(io);
+            c.connect(port());
+            c.send(
+                std::string("GET /im?user_id=lines HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n") +
+                connection +
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+            const auto res = c.read_response();
+            BOOST_TEST(res.status == 101u);
+            BOOST_TEST(res.field("Sec-WebSocket-Accept") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        }
+    }
+    // Without the token on any line it is still a plain GET: 426.
+    raw_connection c(io);
+    c.connect(port());
+    c.send("GET /im?user_id=lines HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+           "Connection: keep-alive\r\nConnection: close-ish\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    BOOST_TEST(c.read_response().status == 426u);
+}
+
+BOOST_FIXTURE_TEST_CASE(offered_subprotocol_that_wshub_does_not_speak_is_400, server_fixture) {
+    // wshub speaks no subprotocol: a 101 without Sec-WebSocket-Protocol would fail the browser's
+    // handshake anyway, so the client gets a clear refusal instead.
+    for (const char* offered : {"chat", "chat, superchat", "v1.wshub"}) {
+        BOOST_TEST_CONTEXT(offered) {
+            raw_connection c(io);
+            const auto res = c.upgrade(port(), "/im?user_id=sub", "http://127.0.0.1",
+                                       {{"Sec-WebSocket-Protocol", offered}});
+            BOOST_TEST(res.status == 400u);
+            BOOST_TEST(res.body == "unsupported WebSocket subprotocol\n");
+        }
+    }
+    // A client offering none is upgraded, and the 101 names none.
+    raw_connection c(io);
+    const auto res = c.upgrade(port(), "/im?user_id=sub");
+    BOOST_TEST(res.status == 101u);
+    BOOST_TEST(res.field("Sec-WebSocket-Protocol").empty());
 }
 
 BOOST_FIXTURE_TEST_CASE(refused_upgrade_leaves_the_server_serving, server_fixture) {

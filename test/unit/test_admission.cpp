@@ -12,7 +12,7 @@ const std::string secret = "0123456789abcdef0123456789abcdef-admission-secret";
 constexpr std::int64_t now = 1'700'000'000;
 
 upgrade_fields valid_fields(std::string_view origin = {}, std::string_view authorization = {}) {
-    return {true, "dGhlIHNhbXBsZSBub25jZQ==", "13", origin, authorization, ip::make_address("192.0.2.1")};
+    return {true, "dGhlIHNhbXBsZSBub25jZQ==", "13", origin, authorization, ip::make_address("192.0.2.1"), {}};
 }
 
 std::string token_for(const std::string& sub) {

@@ -26,6 +26,7 @@ struct upgrade_fields {
     std::string_view origin;
     std::string_view authorization;
     boost::asio::ip::address peer;
+    std::string offered_subprotocols; // Sec-WebSocket-Protocol, all its lines joined by commas
 };
 
 // What admission consults: the server's policy and its shared connection counters.
