@@ -2,6 +2,7 @@
 // maximum message size and whose high five bits pick how the rest is cut into pieces, then the
 // bytes from the client. The same bytes fed whole must give the same events as fed in pieces.
 #include "wshub/frame_parser.hpp"
+#include "wshub/utf8.hpp"
 
 #include <algorithm>
 #include <array>
@@ -10,6 +11,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -83,9 +85,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // A copy of exactly the input, so that reading past it is caught.
     const std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
 
-    if (wshub::is_valid_utf8(bytes) !=
-        boost::beast::websocket::detail::check_utf8(bytes.data(), bytes.size()))
+    const bool valid_utf8 = wshub::is_valid_utf8(bytes);
+    if (valid_utf8 != boost::beast::websocket::detail::check_utf8(bytes.data(), bytes.size()))
         __builtin_trap();
+    // Fed in pieces the validator agrees, and once it refuses a piece it was right to.
+    wshub::utf8_validator pieces;
+    bool refused = false;
+    for (std::size_t at = 0, i = 0; at < bytes.size() && !refused; ++i) {
+        const std::size_t n =
+            std::min<std::size_t>(pattern == 0 ? 1 : (pattern * (i + 5) * 3 + i) % 11, bytes.size() - at);
+        refused = !pieces.feed(std::string_view(bytes).substr(at, n));
+        at += n;
+    }
+    if ((refused ? false : pieces.complete()) != valid_utf8) __builtin_trap();
 
     std::vector<frame_event> whole_events;
     wshub::frame_parser whole(max_size);
@@ -105,7 +117,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             feed(chunked, std::span<const char>(bytes).subspan(at, n), max_size, chunked_events);
         at += n;
     }
-    if (chunked_consumed != whole_consumed || chunked.done() != whole.done()) __builtin_trap();
+    // Text is refused at its first bad byte, so when the bytes end in a violation the chunked
+    // parser may have stopped short of where the whole one did (it never had the rest).
+    const bool violated = !whole_events.empty() && whole_events.back().what == frame_event::kind::violation;
+    if (violated ? chunked_consumed > whole_consumed : chunked_consumed != whole_consumed) __builtin_trap();
+    if (chunked.done() != whole.done()) __builtin_trap();
     if (chunked.mid_message() != whole.mid_message()) __builtin_trap();
     if (chunked_events.size() != whole_events.size()) __builtin_trap();
     for (std::size_t i = 0; i < whole_events.size(); ++i)

@@ -39,61 +39,7 @@ void unmask(char* data, std::size_t n, const std::array<unsigned char, 4>& key, 
 } // namespace
 
 bool is_valid_close_code(std::uint16_t code) noexcept {
-    if (code < 1000 || (code >= 1016 && code <= 2999)) return false;
-    switch (code) {
-    case 1004: // reserved
-    case 1005: // "no status", never on the wire
-    case 1006: // "abnormal closure", never on the wire
-    case 1014: // reserved (bad gateway, for proxies)
-    case 1015: // "TLS handshake failed", never on the wire
-        return false;
-    default:
-        return true;
-    }
-}
-
-bool is_valid_utf8(std::string_view bytes) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-    const auto* const end = p + bytes.size();
-    while (p < end) {
-        // ASCII, the common case, eight bytes at a time.
-        if (end - p >= 8) {
-            std::uint64_t word;
-            std::memcpy(&word, p, 8);
-            if ((word & 0x8080808080808080ULL) == 0) {
-                p += 8;
-                continue;
-            }
-        }
-        const unsigned lead = *p;
-        if (lead < 0x80) {
-            ++p;
-            continue;
-        }
-        // The well-formed sequences of Unicode's table 3-7: the lead byte fixes the length and
-        // the range of the second byte; the others are always 80..BF.
-        std::size_t length = 0;
-        unsigned second_lo = 0x80, second_hi = 0xBF;
-        if (lead >= 0xC2 && lead <= 0xDF) {
-            length = 2;
-        } else if (lead >= 0xE0 && lead <= 0xEF) {
-            length = 3;
-            if (lead == 0xE0) second_lo = 0xA0; // no overlong forms
-            if (lead == 0xED) second_hi = 0x9F; // no surrogates
-        } else if (lead >= 0xF0 && lead <= 0xF4) {
-            length = 4;
-            if (lead == 0xF0) second_lo = 0x90; // no overlong forms
-            if (lead == 0xF4) second_hi = 0x8F; // nothing past U+10FFFF
-        } else {
-            return false;
-        }
-        if (static_cast<std::size_t>(end - p) < length) return false;
-        if (p[1] < second_lo || p[1] > second_hi) return false;
-        for (std::size_t i = 2; i < length; ++i)
-            if (p[i] < 0x80 || p[i] > 0xBF) return false;
-        p += length;
-    }
-    return true;
+    return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
 std::optional<frame_event> frame_parser::fail(close_status code, std::string_view why) {
@@ -135,6 +81,11 @@ std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
             unmasked_ += n;
             remaining_ -= n;
             in = in.subspan(n);
+            // Text is judged as it arrives: bytes that no valid UTF-8 could continue end the
+            // connection now, not after a message limit's worth of them.
+            if (opcode_ < raw(opcode::close) && message_text_ &&
+                !text_.feed(std::string_view(into).substr(old)))
+                return fail(close_status::bad_payload, "text message is not UTF-8");
             if (remaining_ > 0) return std::nullopt;
         }
         if (auto event = finish_frame()) return event;
@@ -186,6 +137,7 @@ std::optional<frame_event> frame_parser::start_frame() {
         if (in_message_) return fail(close_status::protocol_error, "new message inside a fragmented one");
         in_message_ = true;
         message_text_ = opcode_ == raw(opcode::text);
+        text_.reset();
         break;
     default:
         return fail(close_status::protocol_error, fmt::format("unknown opcode {}", opcode_));
@@ -239,7 +191,8 @@ std::optional<frame_event> frame_parser::finish_frame() {
     default: // data
         if (!fin_) return std::nullopt;
         in_message_ = false;
-        if (message_text_ && !is_valid_utf8(message_))
+        // Every byte was checked as it came: only a character cut off at the end is left.
+        if (message_text_ && !text_.complete())
             return fail(close_status::bad_payload, "text message is not UTF-8");
         frame_event e{frame_event::kind::message, message_text_, 0, std::move(message_)};
         message_ = std::string();

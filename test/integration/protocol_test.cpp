@@ -113,7 +113,9 @@ BOOST_FIXTURE_TEST_CASE(unknown_opcodes_get_1002, server_fixture) {
 
 BOOST_FIXTURE_TEST_CASE(malformed_close_frames_get_1002, server_fixture) {
     expect_violation(*this, client_frame(op_close, "\x03"), 1002, "a close frame with a 1-byte payload");
-    for (std::uint16_t code : {0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 1100, 2000, 2999})
+    // Section 7.4: 1004-1006 and 1015 are reserved or never sent, 1016-2999 unassigned, and
+    // nothing is defined at 5000 or above.
+    for (std::uint16_t code : {0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 5001, 65535})
         expect_violation(*this, client_frame(op_close, close_payload(code)), 1002,
                          "close code " + std::to_string(code));
     expect_violation(*this, client_frame(op_close, close_payload(1000, std::string(124, 'r'))), 1002,
@@ -229,8 +231,10 @@ BOOST_FIXTURE_TEST_CASE(clean_close_is_echoed_then_the_connection_ends, server_f
     BOOST_REQUIRE(line.has_value());
     BOOST_TEST(line->find("closed by peer (1000: bye)") != std::string::npos, *line);
 
-    // Application codes (3000-4999) are valid too; so is a close frame without a code.
-    for (std::uint16_t code : {1001, 3000, 4999}) {
+    // Every assigned code a peer may send (1014 "bad gateway" included) and the application codes
+    // (3000-4999) are echoed; so is a close frame without a code.
+    for (std::uint16_t code :
+         {1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999}) {
         raw_connection app(io);
         app.upgrade_ok(port(), "/im?user_id=app");
         app.send(client_frame(op_close, close_payload(code)));
@@ -245,6 +249,28 @@ BOOST_FIXTURE_TEST_CASE(clean_close_is_echoed_then_the_connection_ends, server_f
     const auto f = bare.read_frame();
     BOOST_TEST(f.opcode == op_close);
     BOOST_TEST((bare.read_until_end().end == asio::error::eof));
+}
+
+BOOST_FIXTURE_TEST_CASE(text_that_cannot_become_utf8_gets_1007_at_once, server_fixture) {
+    // The message is never finished: the server must judge the bytes it has, fragment by fragment
+    // and even inside a frame whose rest has not arrived.
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {client_frame(op_text, "\xFF", false), "a first fragment starting with 0xFF"},
+        {client_frame(op_text, "ok \xC0", false), "a first fragment ending in an overlong lead byte"},
+        {client_frame(op_text, "fine ", false) + client_frame(op_continuation, "\xED\xA0", false),
+         "a second fragment starting a surrogate"},
+        {client_frame(op_text, "\xE2\x82", false) + client_frame(op_continuation, "\x28", false),
+         "a sequence broken across fragments"},
+        {client_frame(op_text, "abc\xFF" + std::string(996, 'x')).substr(0, 4 + 4 + 4),
+         "the first bytes of a frame whose rest never comes"},
+    };
+    for (const auto& [bytes, what] : cases)
+        expect_violation(*this, bytes, 1007, what);
+}
+
+BOOST_FIXTURE_TEST_CASE(close_reason_that_is_not_utf8_gets_1007, server_fixture) {
+    expect_violation(*this, client_frame(op_close, close_payload(1000, "bye \xFF")), 1007,
+                     "a close reason with a byte that never occurs in UTF-8");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -7,6 +7,7 @@
 
 #include "wshub/frame.hpp"
 #include "wshub/message.hpp"
+#include "wshub/utf8.hpp"
 
 #include <array>
 #include <cstddef>
@@ -18,13 +19,10 @@
 
 namespace wshub {
 
-// Whether a peer may send `code` in a close frame (section 7.4: not the reserved 1004-1006,
-// 1014 and 1015, nor the unassigned ranges below 1000 and 1016-2999).
+// Whether a peer may send `code` in a close frame (section 7.4): 1000-1003, 1007-1014 and the
+// application range 3000-4999. Not 1004-1006 and 1015 (reserved, or never on the wire), nor the
+// unassigned codes below 1000, 1016-2999 and from 5000 on.
 bool is_valid_close_code(std::uint16_t code) noexcept;
-
-// Whether `bytes` is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or code points
-// past U+10FFFF).
-bool is_valid_utf8(std::string_view bytes) noexcept;
 
 // What next() found.
 struct frame_event {
@@ -76,6 +74,7 @@ class frame_parser {
     bool in_frame_ = false;   // a header was read; its payload is being read
     bool in_message_ = false; // a data message has fragments still to come
     bool message_text_ = false;
+    utf8_validator text_; // the text message's bytes so far, checked as they arrive
     bool done_ = false;
 };
 
