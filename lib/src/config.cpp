@@ -93,7 +93,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         ("max-requests-per-connection", po::value(&c.max_requests_per_connection)->default_value(defaults.max_requests_per_connection),
             "requests one HTTP connection may send before it is closed (0 = unlimited)")
         ("rate-limit", po::value(&c.rate_limit)->default_value(defaults.rate_limit, "1000"),
-            "messages per second one client may send (0 = unlimited); over it: close 1008")
+            "frames per second one client may send, pings and fragments included (0 = unlimited); over it: close 1008")
         ("rate-limit-bytes", po::value(&c.rate_limit_bytes)->default_value(defaults.rate_limit_bytes, "16777216"),
             "bytes per second one client may send (0 = unlimited); over it: close 1008")
         ("client-messages", po::value(&client_messages)->default_value(client_messages),

@@ -100,6 +100,7 @@ std::optional<frame_event> frame_parser::start_frame() {
     opcode_ = static_cast<std::uint8_t>(b0 & 0x0F);
     header_size_ = 0;
     header_needed_ = 2;
+    ++frames_;
     // No extension is negotiated, so no reserved bit may be set.
     if ((b0 & 0x70) != 0) return fail(close_status::protocol_error, "reserved bits set");
     if ((b1 & 0x80) == 0) return fail(close_status::protocol_error, "client frame not masked");

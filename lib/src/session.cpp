@@ -111,7 +111,15 @@ asio::awaitable<void> session::reader(std::string unread) {
             }
         }
         while (open && pass.received.size() < max_messages_per_pass) {
+            const std::size_t before = bytes.size();
             auto event = parser_.next(bytes);
+            // Every frame and every byte counts, pings and fragments as much as messages: each
+            // costs the server work (a ping, a pong to send).
+            if (!closing_ &&
+                !within_rate_limits(parser_.frames() - std::exchange(frames_counted_, parser_.frames()),
+                                    before - bytes.size(), pass.now)) {
+                close_over_rate_limit(pass);
+            }
             if (!event) break;
             open = handle(std::move(*event), pass);
         }
@@ -150,13 +158,6 @@ bool session::handle(frame_event event, reader_pass& pass) {
     case frame_event::kind::message:
         state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
         if (closing_) return true; // keep reading until the peer answers the close
-        if (!within_rate_limits(event.payload.size())) {
-            state.counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
-            send_pongs(pass.pongs);
-            close(close_status::policy_violation, "rate limit exceeded");
-            return true;
-        }
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
         pass.received.push_back(
             message{event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0});
@@ -184,6 +185,14 @@ bool session::handle(frame_event event, reader_pass& pass) {
         return false;
     }
     return false;
+}
+
+void session::close_over_rate_limit(reader_pass& pass) {
+    shard_.state().counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
+    send_pongs(pass.pongs);
+    // Nothing more of its frames is acted on: no message published, no ping answered.
+    close(close_status::policy_violation, "rate limit exceeded");
 }
 
 void session::send_pongs(std::string& pongs) {
@@ -340,10 +349,15 @@ void session::deliver(const frame_batch_ptr& batch) {
     send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false);
 }
 
-bool session::within_rate_limits(std::size_t bytes) {
-    // Buckets with a rate of 0 are unlimited. last_heard_ is the arrival time of this message.
-    return message_bucket_.try_take(1, last_heard_) &&
-           byte_bucket_.try_take(static_cast<double>(bytes), last_heard_);
+bool session::within_rate_limits(std::uint64_t frames, std::size_t bytes,
+                                 std::chrono::steady_clock::time_point now) {
+    // Buckets with a rate of 0 are unlimited. The frames of one read are as many takes of one:
+    // more than a burst's worth at once is over the limit (only a byte take may run into debt,
+    // so that one message larger than the byte burst can pass).
+    const auto n = static_cast<double>(frames);
+    const bool frames_ok =
+        message_bucket_.unlimited() || (n <= message_bucket_.burst() && message_bucket_.try_take(n, now));
+    return frames_ok && byte_bucket_.try_take(static_cast<double>(bytes), now);
 }
 
 void session::keepalive(std::chrono::steady_clock::time_point now) {

@@ -74,6 +74,8 @@ class session final : public std::enable_shared_from_this<session> {
     // matters (its close frame, or a protocol violation).
     bool handle(frame_event event, reader_pass& pass);
     void send_pongs(std::string& pongs);
+    // The client went over its rate limits: close it with 1008.
+    void close_over_rate_limit(reader_pass& pass);
     // After the reader: leaves the shard, sends the rest, and ends the connection.
     boost::asio::awaitable<void> finish();
 
@@ -95,8 +97,10 @@ class session final : public std::enable_shared_from_this<session> {
     // The lingering close: after our close frame and half-close, drains the peer's last bytes.
     boost::asio::awaitable<void> discard_until_peer_closes();
     void overflowed();
-    // Whether this message keeps the client within its inbound rate limits.
-    bool within_rate_limits(std::size_t bytes);
+    // Takes `frames` frames and `bytes` bytes, arrived at `now`, from the inbound rate limits;
+    // false when they are over them.
+    bool within_rate_limits(std::uint64_t frames, std::size_t bytes,
+                            std::chrono::steady_clock::time_point now);
 
     shard& shard_;
     boost::asio::ip::tcp::socket socket_;
@@ -113,6 +117,7 @@ class session final : public std::enable_shared_from_this<session> {
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
+    std::uint64_t frames_counted_ = 0; // the parser's frames() already taken from the rate limits
     std::chrono::steady_clock::time_point last_heard_;  // last whole frame from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
     std::chrono::steady_clock::time_point expires_at_ = std::chrono::steady_clock::time_point::max();

@@ -1,6 +1,7 @@
 // Per-connection inbound rate limits (--rate-limit messages/s, --rate-limit-bytes bytes/s): a
 // client that floods is closed with 1008, a client that keeps under the rate for longer than one
 // burst is never closed, and what it sends keeps reaching everyone while the flooder is cut off.
+#include "raw_connection.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
@@ -145,6 +146,27 @@ void flooder_is_closed_and_polite_client_is_not(server_fixture& f, traffic& t) {
     BOOST_TEST(polite.read().payload == "still here");
 }
 
+// Sends `frames` in one write and reads what comes back: every answer is a pong until the close
+// frame, which must be the rate limit's 1008. Returns how many pongs came before it.
+std::size_t flood_until_1008(server_fixture& f, const std::string& frames) {
+    raw_connection c(f.io);
+    c.upgrade_ok(f.port(), "/im?user_id=flooder");
+    c.send(frames);
+    std::size_t pongs = 0;
+    for (;;) {
+        const auto frame = c.read_frame();
+        if (frame.opcode == op_pong) {
+            ++pongs;
+            continue;
+        }
+        BOOST_REQUIRE_MESSAGE(frame.opcode == op_close, "unexpected opcode " << int(frame.opcode));
+        BOOST_TEST(close_code(frame) == 1008u);
+        BOOST_TEST(close_reason(frame).find("rate limit") != std::string::npos, close_reason(frame));
+        break;
+    }
+    return pongs;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(rate_limits)
@@ -170,6 +192,35 @@ BOOST_FIXTURE_TEST_CASE(byte_flood_gets_1008_steady_sender_does_not, byte_rate_s
     t.flood_size = 8 * 1024;
     t.flood_count = 5 * byte_rate / 8192;
     flooder_is_closed_and_polite_client_is_not(*this, t);
+}
+
+BOOST_FIXTURE_TEST_CASE(ping_flood_gets_1008, message_rate_server) {
+    // Every ping costs the server a pong: pings count against the message rate like messages.
+    std::string pings;
+    for (int i = 0; i < 6 * message_rate; ++i)
+        pings += client_frame(op_ping, std::to_string(i));
+    const auto pongs = flood_until_1008(*this, pings);
+    BOOST_TEST(pongs <= static_cast<std::size_t>(message_rate));
+}
+
+BOOST_FIXTURE_TEST_CASE(pong_and_empty_fragment_floods_get_1008, message_rate_server) {
+    std::string pongs, fragments;
+    for (int i = 0; i < 6 * message_rate; ++i) {
+        pongs += client_frame(op_pong, "");
+        // An endless message of empty fragments: no message ever completes.
+        fragments += i == 0 ? client_frame(op_text, "", false) : client_frame(op_continuation, "", false);
+    }
+    BOOST_TEST(flood_until_1008(*this, pongs) == 0u);
+    BOOST_TEST(flood_until_1008(*this, fragments) == 0u);
+}
+
+BOOST_FIXTURE_TEST_CASE(ping_flood_over_the_byte_rate_gets_1008, byte_rate_server) {
+    // The message rate is unlimited here; five times the byte burst in pings of 125 bytes.
+    std::string pings;
+    for (int i = 0; i < 5 * byte_rate / 125; ++i)
+        pings += client_frame(op_ping, std::string(125, 'p'));
+    const auto pongs = flood_until_1008(*this, pings);
+    BOOST_TEST(pongs <= static_cast<std::size_t>(byte_rate / 125));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -65,7 +65,7 @@ struct config {
 
     // Inbound limits per connection (token buckets holding one second's worth; 0 = unlimited).
     // Far above what an interactive client sends, low enough that one client cannot flood everyone.
-    double rate_limit = 1000;                     // messages per second
+    double rate_limit = 1000;                     // frames per second (pings and fragments count)
     double rate_limit_bytes = 16.0 * 1024 * 1024; // bytes per second
 
     // What happens to messages clients send: `broadcast` (the seed's behaviour) or `drop`

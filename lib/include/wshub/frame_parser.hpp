@@ -51,6 +51,9 @@ class frame_parser {
     std::optional<frame_event> next(std::span<const char>& in);
 
     bool done() const noexcept { return done_; }
+    // Frames whose header has been read: every frame the peer sent, a fragment or a control frame
+    // as much as a whole message, for the rate limits.
+    std::uint64_t frames() const noexcept { return frames_; }
     // Whether part of a frame or of a fragmented message is held, waiting for more bytes.
     bool mid_message() const noexcept { return header_size_ > 0 || in_frame_ || in_message_; }
 
@@ -69,6 +72,7 @@ class frame_parser {
     std::array<unsigned char, 4> mask_{};
     std::uint64_t remaining_ = 0; // payload bytes of the current frame still to come
     std::uint64_t unmasked_ = 0;  // payload bytes of the current frame read so far (mask phase)
+    std::uint64_t frames_ = 0;
     std::uint8_t opcode_ = 0;
     bool fin_ = false;
     bool in_frame_ = false;   // a header was read; its payload is being read
