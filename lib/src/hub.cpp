@@ -117,6 +117,10 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
     frames->first_seq = seq_ + 1;
     for (auto& m : batch) {
         m.seq = ++seq_;
+        if (m.receipt) { // before the shards deliver the batch, so its sender sees it numbered
+            m.receipt->last_seq.store(m.seq, std::memory_order_relaxed);
+            m.receipt->numbered.fetch_add(1, std::memory_order_release);
+        }
         append_frame(frames->bytes, opcode_for(m.kind), m.payload);
     }
     frames->last_seq = seq_;

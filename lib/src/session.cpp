@@ -135,10 +135,20 @@ asio::awaitable<void> session::reader(std::string unread) {
         }
         send_pongs(pass.pongs);
         for (auto& m : pass.received) {
-            if (!shard_.publishing() || !co_await shard_.state().the_hub->publish(std::move(m)))
+            if (!receipt_) receipt_ = std::make_shared<publish_receipt>();
+            m.receipt = receipt_;
+            if (shard_.publishing() && co_await shard_.state().the_hub->publish(std::move(m)))
+                ++published_;
+            else
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
         }
         pass.received.clear();
+        if (pending_close_) {
+            // The client's last messages are the hub's: they reach it too before its close frame.
+            co_await wait_for_own_messages();
+            if (!closing_ && !dead_) send_close(pending_close_->code, pending_close_->reason);
+            pending_close_.reset();
+        }
         if (open && unread.empty() && socket_drained) {
             wait_readable();
             co_return;
@@ -159,8 +169,8 @@ bool session::handle(frame_event event, reader_pass& pass) {
         state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
         if (closing_) return true; // keep reading until the peer answers the close
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
-        pass.received.push_back(
-            message{event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0});
+        pass.received.push_back(message{
+            event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0, {}});
         return true;
     case frame_event::kind::ping:
         // Answered after the pass, all pongs in one write: a burst of pings costs one system call.
@@ -175,13 +185,13 @@ bool session::handle(frame_event event, reader_pass& pass) {
                                             : fmt::format("closed by peer ({}{}{})", event.code,
                                                           event.payload.empty() ? "" : ": ", event.payload);
         send_pongs(pass.pongs);
-        if (!closing_) send_close(event.code, {}); // the echo (RFC 6455 section 5.5.1)
+        if (!closing_) pending_close_ = pending_close{event.code, {}}; // the echo (RFC 6455 section 5.5.1)
         return false;
     case frame_event::kind::violation:
         if (close_reason_.empty())
             close_reason_ = fmt::format("protocol error ({}): {}", event.code, event.payload);
         send_pongs(pass.pongs);
-        if (!closing_) send_close(event.code, event.payload);
+        if (!closing_) pending_close_ = pending_close{event.code, std::move(event.payload)};
         return false;
     }
     return false;
@@ -193,6 +203,20 @@ void session::close_over_rate_limit(reader_pass& pass) {
     send_pongs(pass.pongs);
     // Nothing more of its frames is acted on: no message published, no ping answered.
     close(close_status::policy_violation, "rate limit exceeded");
+}
+
+bool session::own_messages_delivered() const noexcept {
+    return published_ == 0 || (receipt_->numbered.load(std::memory_order_acquire) == published_ &&
+                               delivered_seq_ >= receipt_->last_seq.load(std::memory_order_relaxed));
+}
+
+asio::awaitable<void> session::wait_for_own_messages() {
+    if (own_messages_delivered() || closing_ || dead_) co_return;
+    own_messages_back_ =
+        std::make_unique<asio::steady_timer>(socket_.get_executor(), shard_.state().cfg.handshake_timeout);
+    // deliver() cancels it once they are back; a close or force_close() cancels it too.
+    co_await own_messages_back_->async_wait(asio::as_tuple(asio::use_awaitable));
+    own_messages_back_.reset();
 }
 
 void session::send_pongs(std::string& pongs) {
@@ -330,6 +354,7 @@ bool session::send_control(opcode op, std::string_view payload) {
 
 void session::send_close(std::uint16_t code, std::string_view reason) {
     closing_ = true;
+    if (own_messages_back_) own_messages_back_->cancel(); // nothing more is delivered
     std::string payload;
     if (code != 0) {
         payload.push_back(static_cast<char>(code >> 8));
@@ -347,6 +372,8 @@ void session::send_close(std::uint16_t code, std::string_view reason) {
 void session::deliver(const frame_batch_ptr& batch) {
     if (dead_ || closing_ || !registered_) return;
     send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false);
+    delivered_seq_ = batch->last_seq;
+    if (own_messages_back_ && own_messages_delivered()) own_messages_back_->cancel();
 }
 
 bool session::within_rate_limits(std::uint64_t frames, std::size_t bytes,
@@ -399,6 +426,7 @@ void session::close(close_status code, std::string_view reason) {
 void session::force_close() {
     if (dead_) return;
     dead_ = true;
+    if (own_messages_back_) own_messages_back_->cancel();
     outbox_.close();
     error_code ec;
     socket_.close(ec); // the pending wait, read or write completes with operation_aborted

@@ -7,6 +7,7 @@
 #include "wshub/connection_limits.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/frame_parser.hpp"
+#include "wshub/message.hpp"
 #include "wshub/outbox.hpp"
 #include "wshub/token_bucket.hpp"
 
@@ -15,6 +16,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -101,6 +103,12 @@ class session final : public std::enable_shared_from_this<session> {
     // false when they are over them.
     bool within_rate_limits(std::uint64_t frames, std::size_t bytes,
                             std::chrono::steady_clock::time_point now);
+    // Whether every message this client published has been numbered by the hub and delivered
+    // back to it.
+    bool own_messages_delivered() const noexcept;
+    // Waits until own_messages_delivered(), the connection closes, or --handshake-timeout passes.
+    // Shard thread; ends early on force_close() or another close.
+    boost::asio::awaitable<void> wait_for_own_messages();
 
     shard& shard_;
     boost::asio::ip::tcp::socket socket_;
@@ -113,11 +121,23 @@ class session final : public std::enable_shared_from_this<session> {
     // wait; `closing_deadline_` bounds the closing handshake once our close frame is queued.
     std::unique_ptr<boost::asio::steady_timer> flushed_;
     std::unique_ptr<boost::asio::steady_timer> closing_deadline_;
+    // Bounds wait_for_own_messages(); cancelled when they are back, or when the connection closes.
+    std::unique_ptr<boost::asio::steady_timer> own_messages_back_;
     std::string close_reason_;     // why the connection ended, for the log
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
     std::uint64_t frames_counted_ = 0; // the parser's frames() already taken from the rate limits
+    // A close the reader decided on (the peer's close frame to echo, or a violation), held until
+    // the client's own messages before it have come back to it through the hub.
+    struct pending_close {
+        std::uint16_t code = 0;
+        std::string reason;
+    };
+    std::optional<pending_close> pending_close_;
+    std::shared_ptr<publish_receipt> receipt_;          // shared with the sender, made at the first message
+    std::uint64_t published_ = 0;                       // messages the hub took from this client
+    std::uint64_t delivered_seq_ = 0;                   // the last seq delivered to this client
     std::chrono::steady_clock::time_point last_heard_;  // last whole frame from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
     std::chrono::steady_clock::time_point expires_at_ = std::chrono::steady_clock::time_point::max();

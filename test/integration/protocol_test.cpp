@@ -274,4 +274,38 @@ BOOST_FIXTURE_TEST_CASE(close_reason_that_is_not_utf8_gets_1007, server_fixture)
                      "a close reason with a byte that never occurs in UTF-8");
 }
 
+BOOST_FIXTURE_TEST_CASE(messages_before_a_bad_frame_reach_everyone_the_sender_too, server_fixture) {
+    // What a client sent before breaking the protocol was valid and is the hub's: every client
+    // gets it, its sender included, and the sender's 1002 comes only after it.
+    ws_client watcher(io);
+    watcher.connect(port(), "/im?user_id=watcher");
+    const std::vector<std::pair<std::string, std::string>> bad_frames = {
+        {client_frame(op_text, "x", true, true, 4), "reserved bits"},
+        {client_frame(0x3, "x"), "a reserved opcode"},
+        {client_frame(op_continuation, "x"), "a continuation with nothing to continue"},
+    };
+    int round = 0;
+    for (const auto& [bad, what] : bad_frames) {
+        BOOST_TEST_CONTEXT(what) {
+            raw_connection c(io);
+            c.upgrade_ok(port(), "/im?user_id=breaker");
+            const std::string first = "first " + std::to_string(round),
+                              last = "last " + std::to_string(round);
+            ++round;
+            c.send(client_frame(op_text, first) + client_frame(op_binary, last) + bad);
+            for (const auto& expected : {first, last}) {
+                const auto own = c.read_frame();
+                BOOST_REQUIRE_MESSAGE(own.opcode != op_close, "closed (" << close_code(own)
+                                                                         << ") before its own '" << expected
+                                                                         << "' came back");
+                BOOST_TEST(own.payload == expected);
+            }
+            expect_close(c, 1002);
+            BOOST_TEST(watcher.read().payload == first);
+            BOOST_TEST(watcher.read().payload == last);
+        }
+    }
+    expect_still_serving(*this, watcher);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,7 +1,9 @@
 // What flows from the readers (and, later, a publish API or a bus) through the inbox to the sender.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,11 +20,19 @@ struct message_target {
     std::vector<std::string> names; // user ids or one channel name; empty for `all`
 };
 
+// Where the sender reports the numbers it gives one client's messages, so that the client's
+// session can tell when its own messages have come back to it through the hub.
+struct publish_receipt {
+    std::atomic<std::uint64_t> numbered{0}; // how many of the client's messages the sender numbered
+    std::atomic<std::uint64_t> last_seq{0}; // the seq of the last of them
+};
+
 struct message {
     payload_kind kind = payload_kind::text;
     std::string payload;
     message_target target;
-    std::uint64_t seq = 0; // assigned by the sender, in the order the hub took messages in
+    std::uint64_t seq = 0;                    // assigned by the sender, in the order the hub took messages in
+    std::shared_ptr<publish_receipt> receipt; // if set, the sender reports `seq` there
 };
 
 } // namespace wshub
