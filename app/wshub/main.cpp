@@ -1,11 +1,13 @@
 // wshub: WebSocket message-push hub. Parses the configuration, then serves until SIGINT/SIGTERM.
+#include "wshub/logging.hpp"
 #include "wshub/server.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <malloc.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -25,11 +27,7 @@ int main(int argc, char* argv[]) {
     }
     const auto& cfg = *parsed.cfg;
 
-    auto logger = spdlog::stderr_color_mt("wshub");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-    logger->set_level(spdlog::level::from_str(cfg.log_level));
-    logger->flush_on(spdlog::level::info);
-    spdlog::set_default_logger(logger);
+    wshub::process_log log(cfg);
 
     std::signal(SIGPIPE, SIG_IGN); // a peer that vanished is an error code, not a signal
     // Frame batches of up to 256 KiB and message payloads are allocated and freed at a high rate.
@@ -43,12 +41,15 @@ int main(int argc, char* argv[]) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    int status = 0;
     try {
         wshub::server srv(cfg);
         srv.run();
     } catch (const std::exception& e) {
         spdlog::critical("wshub: {}", e.what());
-        return 1;
+        status = 1;
     }
-    return 0;
+    // A stderr nobody reads must not keep the process from exiting.
+    if (!log.drain(std::chrono::seconds(2))) std::_Exit(status);
+    return status;
 }

@@ -58,6 +58,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     long long jwt_leeway = defaults.jwt_leeway.count();
     double http_idle = 5;
     std::string client_messages = "broadcast";
+    std::string log_format = "text";
     config c;
 
     po::options_description desc(
@@ -112,7 +113,9 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         ("jwt-leeway", po::value(&jwt_leeway)->default_value(jwt_leeway),
             "seconds of clock skew allowed for exp and nbf (0 to 300)")
         ("log-level", po::value(&c.log_level)->default_value(defaults.log_level),
-            "trace, debug, info, warn, error, critical or off");
+            "trace, debug, info, warn, error, critical or off")
+        ("log-format", po::value(&log_format)->default_value(log_format),
+            "text, or json: one object per line with time, level and msg");
     // clang-format on
 
     po::variables_map vm;
@@ -168,6 +171,12 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         c.client_messages = config::client_messages_mode::drop;
     else
         throw std::invalid_argument("--client-messages must be broadcast or drop");
+    if (log_format == "text")
+        c.log_format = config::log_format_kind::text;
+    else if (log_format == "json")
+        c.log_format = config::log_format_kind::json;
+    else
+        throw std::invalid_argument("--log-format must be text or json");
     if (c.threads == 0) c.threads = std::max(1u, std::thread::hardware_concurrency());
     c.validate();
     return {c, {}};

@@ -3,6 +3,7 @@
 #include "session.hpp"
 #include "shard.hpp"
 #include "wshub/admission.hpp"
+#include "wshub/client_text.hpp"
 #include "wshub/http_routes.hpp"
 #include "wshub/websocket_handshake.hpp"
 
@@ -180,8 +181,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         if (reply.status >= 400 && path == "/im") {
             state.counters.rejected_upgrades.fetch_add(1, std::memory_order_relaxed);
             // The query is not logged: it may carry a token.
-            spdlog::info("refused {} {} from {}: {} {}", std::string_view(req.method_string()), path, remote,
-                         reply.status, std::string_view(reply.body).substr(0, reply.body.size() - 1));
+            spdlog::info("refused {} {} from {}: {} {}", client_text{std::string_view(req.method_string())},
+                         client_text{path}, remote, reply.status,
+                         client_text{std::string_view(reply.body).substr(0, reply.body.size() - 1)});
         }
         const bool last_allowed =
             cfg.max_requests_per_connection != 0 && requests >= cfg.max_requests_per_connection;

@@ -3,6 +3,7 @@
 #include "hub.hpp"
 #include "log_exception.hpp"
 #include "shard.hpp"
+#include "wshub/client_text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -51,7 +52,7 @@ void session::start(std::string handshake_response, std::string prefetched) {
     // gets every later broadcast, and those are queued behind the response.
     shard_.add(*this);
     registered_ = true;
-    spdlog::info("connect user_id={} remote={}", user_id_, remote_);
+    spdlog::info("connect user_id={} remote={}", client_text{user_id_}, remote_);
     send_own(std::move(handshake_response), false);
     // Admitted just as the server began to stop: the 1001 follows the 101.
     if (shard_.closing_clients()) close(close_status::going_away, "server shutting down");
@@ -140,7 +141,7 @@ asio::awaitable<void> session::reader(std::string unread) {
             if (shard_.publishing() && co_await shard_.state().the_hub->publish(std::move(m)))
                 ++published_;
             else
-                spdlog::debug("message from user_id={} dropped: the hub is stopping", user_id_);
+                spdlog::debug("message from user_id={} dropped: the hub is stopping", client_text{user_id_});
         }
         pass.received.clear();
         if (pending_close_) {
@@ -199,7 +200,7 @@ bool session::handle(frame_event event, reader_pass& pass) {
 
 void session::close_over_rate_limit(reader_pass& pass) {
     shard_.state().counters.rate_limit_closes.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("closing user_id={} remote={}: over its rate limit", user_id_, remote_);
+    spdlog::warn("closing user_id={} remote={}: over its rate limit", client_text{user_id_}, remote_);
     send_pongs(pass.pongs);
     // Nothing more of its frames is acted on: no message published, no ping answered.
     close(close_status::policy_violation, "rate limit exceeded");
@@ -228,7 +229,8 @@ asio::awaitable<void> session::finish() {
         shard_.remove(*this);
         registered_ = false;
     }
-    spdlog::info("disconnect user_id={} remote={} reason={}", user_id_, remote_, close_reason_);
+    spdlog::info("disconnect user_id={} remote={} reason={}", client_text{user_id_}, remote_,
+                 client_text{close_reason_});
     reader_done_ = true;
     co_await flush_before_close();
     co_await discard_until_peer_closes();
@@ -409,8 +411,8 @@ void session::keepalive(std::chrono::steady_clock::time_point now) {
 
 void session::overflowed() {
     shard_.state().counters.overflow_closes.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("closing user_id={} remote={}: outbound queue over {} bytes (client too slow)", user_id_,
-                 remote_, outbox_.limit());
+    spdlog::warn("closing user_id={} remote={}: outbound queue over {} bytes (client too slow)",
+                 client_text{user_id_}, remote_, outbox_.limit());
     outbox_.drop_unsent();
     close(close_status::policy_violation, "outbound queue overflow: client too slow");
 }

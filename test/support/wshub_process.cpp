@@ -28,6 +28,10 @@ std::uint16_t parse_port(const std::string& line) {
 
 } // namespace
 
+const char* wshub_binary() {
+    return WSHUB_BINARY;
+}
+
 std::vector<std::string> wshub_args(unsigned threads, std::vector<std::string> extra) {
     std::vector<std::string> args = {
         "--address", "127.0.0.1", "--port", "0", "--threads", std::to_string(threads), "--log-level", "info"};

@@ -14,6 +14,9 @@
 
 namespace wshub_test {
 
+// The path of the wshub binary under test.
+const char* wshub_binary();
+
 // The flags every test server gets (loopback, port 0, info log), then `threads` and `extra`.
 std::vector<std::string> wshub_args(unsigned threads, std::vector<std::string> extra = {});
 
@@ -46,6 +49,7 @@ class wshub_process {
         return child_.wait_for_count(needle, count, timeout);
     }
     std::size_t count_log(std::string_view needle) const { return child_.count_lines(needle); }
+    std::vector<std::string> log_lines() const { return child_.lines(); }
 
   private:
     child_process child_;

@@ -139,4 +139,12 @@ BOOST_AUTO_TEST_CASE(connections_before_the_upgrade_are_bounded_by_default) {
     BOOST_CHECK_THROW(parse({"--http-idle-timeout", "0"}), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(log_format_is_text_or_json) {
+    BOOST_TEST((parse({}).cfg->log_format == config::log_format_kind::text));
+    BOOST_TEST((parse({"--log-format", "json"}).cfg->log_format == config::log_format_kind::json));
+    BOOST_TEST((parse({}, {"WSHUB_LOG_FORMAT=json"}).cfg->log_format == config::log_format_kind::json));
+    BOOST_TEST(parse({"--help"}).help.find("--log-format") != std::string::npos);
+    BOOST_CHECK_THROW(parse({"--log-format", "xml"}), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

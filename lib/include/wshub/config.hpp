@@ -93,6 +93,10 @@ struct config {
     std::chrono::seconds jwt_leeway{30};
 
     std::string log_level = "info";
+    // Log lines as text for people, or as JSON objects (one a line: time, level, msg) for log
+    // collectors, which then need no pattern to split a line.
+    enum class log_format_kind { text, json };
+    log_format_kind log_format = log_format_kind::text;
 
     // Throws std::invalid_argument naming the first value that makes no sense.
     void validate() const;
