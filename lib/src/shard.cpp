@@ -2,6 +2,7 @@
 
 #include "session.hpp"
 #include "task_group.hpp"
+#include "wshub/client_text.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -38,7 +39,7 @@ void shard::for_each_session(F f) {
         try {
             f(*s);
         } catch (const std::exception& e) {
-            spdlog::error("closing user_id={}: {}", s->user_id(), e.what());
+            spdlog::error("closing user_id={}: {}", client_text{s->user_id()}, e.what());
             s->force_close();
         }
     }
