@@ -1,6 +1,9 @@
 #include "wshub/auth_config.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <fstream>
+#include <spdlog/spdlog.h>
 #include <sstream>
 #include <stdexcept>
 
@@ -34,7 +37,9 @@ std::string secret_from_file_contents(std::string contents) {
     return contents;
 }
 
-std::optional<jwt_verifier> make_jwt_verifier(const config& cfg) {
+namespace {
+
+std::optional<jwt_verifier> build(const config& cfg) {
     jwt_options options;
     options.leeway = cfg.jwt_leeway;
     options.issuer = cfg.jwt_issuer;
@@ -50,6 +55,19 @@ std::optional<jwt_verifier> make_jwt_verifier(const config& cfg) {
         return named("--jwt-public-key", [&] { return jwt_verifier::public_key(pem, options); });
     }
     return std::nullopt;
+}
+
+} // namespace
+
+std::optional<jwt_verifier> make_jwt_verifier(const config& cfg) {
+    auto verifier = build(cfg);
+    if (verifier) {
+        const auto& o = verifier->options();
+        spdlog::info("JWT required: {}; issuer {}, audience {}, leeway {} s",
+                     fmt::join(verifier->algorithms(), ", "), o.issuer.empty() ? "any" : o.issuer,
+                     o.audience.empty() ? "any" : o.audience, o.leeway.count());
+    }
+    return verifier;
 }
 
 } // namespace wshub

@@ -174,15 +174,8 @@ struct secret_file_server : secret_file, server_fixture {
 };
 
 // A P-521 key pair for ES512, in a file for --jwt-public-key.
-struct es512_server : server_fixture {
-    static std::string write_public_key(const std::string& pem) {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-jwt-XXXXXX.pem").string();
-        const int fd = ::mkstemps(tmpl.data(), 4);
-        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemps failed");
-        ::close(fd);
-        std::ofstream(tmpl) << pem;
-        return tmpl;
-    }
+// A P-521 key pair made for this run; the public key in a temporary file for --jwt-public-key.
+struct ec_key_file {
     static rsa_pair generate() {
         std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-521"), &EVP_PKEY_free);
         BOOST_REQUIRE(key != nullptr);
@@ -193,12 +186,24 @@ struct es512_server : server_fixture {
         BOOST_REQUIRE(PEM_write_bio_PUBKEY(pub.get(), key.get()) == 1);
         return {bio_string(priv.get()), bio_string(pub.get())};
     }
-    es512_server()
-        : es512_server(generate()) {}
-    explicit es512_server(rsa_pair k)
-        : server_fixture(wshub_args(1, {"--jwt-public-key", write_public_key(k.public_pem)}))
-        , keys(std::move(k)) {}
+    ec_key_file()
+        : keys(generate()) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-jwt-XXXXXX.pem").string();
+        const int fd = ::mkstemps(tmpl.data(), 4);
+        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemps failed");
+        ::close(fd);
+        path = tmpl;
+        std::ofstream(path) << keys.public_pem;
+    }
+    ~ec_key_file() { std::remove(path.c_str()); }
+
     rsa_pair keys;
+    std::string path;
+};
+
+struct es512_server : ec_key_file, server_fixture {
+    es512_server()
+        : server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
 };
 
 } // namespace
