@@ -74,6 +74,10 @@ process_log::~process_log() {
 
 bool process_log::drain(std::chrono::milliseconds limit) {
     drained_ = true;
+    return drain_log(limit);
+}
+
+bool drain_log(std::chrono::milliseconds limit) {
     // spdlog::shutdown() writes the queue out and joins the writer, which may be stuck in a write
     // to a stderr nobody reads: wait for it only so long.
     auto done = std::make_shared<std::promise<void>>();

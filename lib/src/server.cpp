@@ -6,6 +6,7 @@
 #include "server_state.hpp"
 #include "shard.hpp"
 #include "task_group.hpp"
+#include "wshub/logging.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -84,7 +85,7 @@ struct server::impl {
         std::tie(ec, signo) = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
         spdlog::warn("second signal {}: exiting now", signo);
-        spdlog::default_logger()->flush();
+        drain_log(std::chrono::milliseconds(500)); // the writer thread has the line
         std::_Exit(128 + signo);
     }
 

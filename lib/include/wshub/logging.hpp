@@ -8,6 +8,10 @@
 
 namespace wshub {
 
+// Writes what is queued and stops the writer, waiting at most `limit`: false if stderr did not
+// drain in that time. After it, log lines are dropped; for exiting.
+bool drain_log(std::chrono::milliseconds limit);
+
 class process_log {
   public:
     // Installs the default logger for `cfg`. Lines wait in a bounded queue (8192) for the writer
