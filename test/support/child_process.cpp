@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <system_error>
@@ -51,10 +52,14 @@ int poll_ms(std::chrono::steady_clock::time_point deadline) {
 
 // Runs in the forked child, so only async-signal-safe calls until exec.
 [[noreturn]] void exec_child(char* const* argv, int out_fd, int report_fd, bool own_group, int death_signal,
-                             pid_t parent) {
+                             pid_t parent, unsigned max_open_files) {
     // If the test runner dies (a crash, the ctest timeout), the child must not outlive it.
     if (::prctl(PR_SET_PDEATHSIG, death_signal) != 0 || ::getppid() != parent) ::_exit(127);
     if (own_group) ::setpgid(0, 0);
+    if (max_open_files != 0) {
+        const rlimit limit{max_open_files, max_open_files};
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(127);
+    }
     const int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd < 0 || ::dup2(null_fd, STDIN_FILENO) < 0 || ::dup2(out_fd, STDOUT_FILENO) < 0 ||
         ::dup2(out_fd, STDERR_FILENO) < 0)
@@ -80,7 +85,7 @@ int poll_ms(std::chrono::steady_clock::time_point deadline) {
 } // namespace
 
 child_process::child_process(std::vector<std::string> argv, std::string echo_prefix, bool own_process_group,
-                             int parent_death_signal)
+                             int parent_death_signal, unsigned max_open_files)
     : own_group_(own_process_group)
     , prefix_(std::move(echo_prefix)) {
     if (argv.empty()) throw std::invalid_argument("child_process: empty command");
@@ -101,7 +106,8 @@ child_process::child_process(std::vector<std::string> argv, std::string echo_pre
     args.push_back(nullptr);
     const pid_t parent = ::getpid();
     pid_ = stop_fd_ < 0 ? -1 : ::fork();
-    if (pid_ == 0) exec_child(args.data(), out[1], report[1], own_group_, parent_death_signal, parent);
+    if (pid_ == 0)
+        exec_child(args.data(), out[1], report[1], own_group_, parent_death_signal, parent, max_open_files);
     const int fork_err = errno;
     ::close(out[1]); // the child has its copy; EOF comes when it (and what it forked) is gone
     ::close(report[1]);

@@ -25,8 +25,9 @@ class child_process {
     // Throws std::system_error if the program cannot be started. With `own_process_group` the
     // child leads a new process group, so send_signal(..., true) also reaches what it forks
     // (nginx's workers). The child gets `parent_death_signal` if the test runner dies first.
+    // A nonzero `max_open_files` is the child's RLIMIT_NOFILE (as `ulimit -n` would set it).
     child_process(std::vector<std::string> argv, std::string echo_prefix, bool own_process_group = false,
-                  int parent_death_signal = SIGKILL);
+                  int parent_death_signal = SIGKILL, unsigned max_open_files = 0);
     // Kills the child (and its group) if it still runs, then reaps it.
     ~child_process();
     child_process(const child_process&) = delete;

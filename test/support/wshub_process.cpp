@@ -3,6 +3,8 @@
 #include <boost/test/unit_test.hpp>
 #include <csignal>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 
 namespace wshub_test {
 
@@ -39,8 +41,8 @@ std::vector<std::string> wshub_args(unsigned threads, std::vector<std::string> e
     return args;
 }
 
-wshub_process::wshub_process(std::vector<std::string> args)
-    : child_(with_binary(std::move(args)), "[wshub] ") {
+wshub_process::wshub_process(std::vector<std::string> args, unsigned max_open_files)
+    : child_(with_binary(std::move(args)), "[wshub] ", false, SIGKILL, max_open_files) {
     const auto line = child_.wait_for_line(listening_marker, std::chrono::seconds(10));
     if (!line) {
         const auto status = child_.wait_exit(std::chrono::milliseconds(0));
@@ -72,6 +74,22 @@ std::size_t wshub_process::rss_kib() const {
     for (std::string line; std::getline(status, line);)
         if (line.starts_with("VmRSS:")) return std::stoul(line.substr(6));
     return 0;
+}
+
+unsigned long wshub_process::cpu_ticks() const {
+    std::ifstream stat("/proc/" + std::to_string(child_.pid()) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+    const auto close = text.rfind(')');
+    BOOST_REQUIRE_MESSAGE(close != std::string::npos, "cannot read /proc/" << child_.pid() << "/stat");
+    std::istringstream fields(text.substr(close + 2));
+    std::string field;
+    unsigned long utime = 0, stime = 0;
+    // Fields 3 to 13, then utime (14) and stime (15).
+    for (int i = 3; i <= 13; ++i)
+        fields >> field;
+    fields >> utime >> stime;
+    return utime + stime;
 }
 
 } // namespace wshub_test

@@ -23,7 +23,11 @@ std::vector<std::string> wshub_args(unsigned threads, std::vector<std::string> e
 class wshub_process {
   public:
     // Starts `wshub <args>` and waits (up to 10 s) for its "listening on" line; fails otherwise.
-    explicit wshub_process(std::vector<std::string> args);
+    // A nonzero `max_open_files` limits its descriptors (RLIMIT_NOFILE, as `ulimit -n` does).
+    explicit wshub_process(std::vector<std::string> args, unsigned max_open_files = 0);
+
+    // CPU time the process has used (user + system), in clock ticks, from /proc/PID/stat.
+    unsigned long cpu_ticks() const;
 
     std::uint16_t port() const noexcept { return port_; }
     pid_t pid() const noexcept { return child_.pid(); }
