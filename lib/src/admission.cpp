@@ -43,8 +43,12 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
     }
 
     connection_limits::refusal why{};
-    auto slot = policy.limits.try_acquire(fields.peer, &why);
-    if (!slot) return refuse(503, connection_limits::reason(why));
+    auto slot = policy.limits.try_acquire(fields.peer, &why, upgrade.user_id);
+    // One user over its share is told so (429: it may retry once one of its sessions has ended);
+    // a full server or address is 503.
+    if (!slot)
+        return refuse(why == connection_limits::refusal::too_many_for_user ? 429 : 503,
+                      connection_limits::reason(why));
     return admission{std::move(upgrade.user_id), std::move(*slot),
                      std::get<std::string>(std::move(handshake)), valid_until};
 }

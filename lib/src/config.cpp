@@ -1,5 +1,7 @@
 #include "wshub/config.hpp"
 
+#include "wshub/trusted_proxies.hpp"
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <sstream>
@@ -22,6 +24,7 @@ void config::validate() const {
     if (ping_interval.count() <= 0) fail("--ping-interval must be positive");
     if (idle_timeout <= ping_interval) fail("--idle-timeout must be longer than --ping-interval");
     if (http_idle_timeout.count() <= 0) fail("--http-idle-timeout must be positive");
+    wshub::trusted_proxies::parse(trusted_proxies); // throws naming the entry
     if (!(rate_limit == 0 || (rate_limit >= 1 && rate_limit < 1e12)))
         fail("--rate-limit must be 0 (unlimited) or at least 1 message per second");
     if (!(rate_limit_bytes == 0 || (rate_limit_bytes >= 1 && rate_limit_bytes < 1e15)))
@@ -93,6 +96,10 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "seconds a keep-alive HTTP connection has after a response to send its next request")
         ("max-requests-per-connection", po::value(&c.max_requests_per_connection)->default_value(defaults.max_requests_per_connection),
             "requests one HTTP connection may send before it is closed (0 = unlimited)")
+        ("max-connections-per-user", po::value(&c.max_connections_per_user)->default_value(defaults.max_connections_per_user),
+            "WebSocket sessions of one user id (0 = unlimited); more get 429")
+        ("trusted-proxies", po::value(&c.trusted_proxies)->default_value(""),
+            "comma-separated proxy addresses/CIDRs whose X-Forwarded-For/X-Real-IP give the client address")
         ("rate-limit", po::value(&c.rate_limit)->default_value(defaults.rate_limit, "1000"),
             "frames per second one client may send, pings and fragments included (0 = unlimited); over it: close 1008")
         ("rate-limit-bytes", po::value(&c.rate_limit_bytes)->default_value(defaults.rate_limit_bytes, "16777216"),

@@ -76,19 +76,16 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
     return steady_clock::now() + seconds(std::max<std::int64_t>(left, 0));
 }
 
-// Admission's view of an upgrade request on this socket.
+// Admission's view of an upgrade request from `client`.
 std::variant<admission, http_reply> admit(server_state& state, const http::request<http::empty_body>& req,
-                                          upgrade_request upgrade, const asio::ip::tcp::socket& socket) {
-    error_code ec;
-    const auto peer = socket.remote_endpoint(ec);
-    if (ec) return http_reply{400, "connection already closed\n"};
+                                          upgrade_request upgrade, const asio::ip::address& client) {
     const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits};
     const upgrade_fields fields{req.count(http::field::host) > 0,
                                 as_view(req[http::field::sec_websocket_key]),
                                 as_view(req[http::field::sec_websocket_version]),
                                 as_view(req[http::field::origin]),
                                 as_view(req[http::field::authorization]),
-                                peer.address(),
+                                client,
                                 websocket_handshake_fields(req).offered_subprotocols};
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -103,17 +100,22 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
     const auto& cfg = state.cfg;
     const std::string remote = endpoint_string(socket);
 
-    // This connection's place among those that have not upgraded, held until it upgrades or ends.
-    // Over the limits, its first request is read (so that the answer is not lost to a reset) and
-    // answered 503.
+    // This connection's place among those that have not upgraded, held until it upgrades or ends;
+    // a trusted proxy's connection carries many clients, known per request, so it counts in the
+    // total only. Over the limits, the first request is read (so that the answer is not lost to a
+    // reset) and answered 503.
     std::optional<connection_limits::slot> http_slot;
     std::optional<http_reply> over_limit;
+    asio::ip::address peer;
+    bool via_proxy = false;
     {
         error_code ec;
-        const auto peer = socket.remote_endpoint(ec);
+        peer = socket.remote_endpoint(ec).address();
         if (ec) co_return;
+        via_proxy = state.proxies.trusts(peer);
         connection_limits::refusal why{};
-        http_slot = state.http_limits.try_acquire(peer.address(), &why);
+        http_slot = via_proxy ? state.http_limits.try_acquire_unaddressed(&why)
+                              : state.http_limits.try_acquire(peer, &why);
         if (!http_slot) over_limit = refuse_http_connection(why);
     }
 
@@ -149,6 +151,19 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
             co_return;
         }
+        // From a trusted proxy, the client is the one its forwarding headers name; the logs and
+        // the per-address limits are about that client.
+        asio::ip::address client = peer;
+        std::string client_name = remote;
+        if (via_proxy) {
+            std::string forwarded_for;
+            for (auto [it, end] = req.equal_range("X-Forwarded-For"); it != end; ++it) {
+                if (!forwarded_for.empty()) forwarded_for += ',';
+                forwarded_for.append(it->value().data(), it->value().size());
+            }
+            client = state.proxies.client_address(peer, forwarded_for, as_view(req["X-Real-IP"]));
+            client_name = client.to_string();
+        }
         auto decision =
             route(http_request_view{std::string_view(req.method_string().data(), req.method_string().size()),
                                     std::string_view(req.target().data(), req.target().size()),
@@ -158,7 +173,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
             reply = http_reply{503, "server shutting down\n"};
         } else if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {
-            auto admitted = admit(state, req, std::move(*upgrade), stream.socket());
+            auto admitted = admit(state, req, std::move(*upgrade), client);
             if (auto* ok = std::get_if<admission>(&admitted)) {
                 stream.expires_never();
                 // Frames a client sent right behind its request are already in the buffer.
@@ -167,7 +182,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 // stream's timer and the request buffer are freed now instead of living as long
                 // as the client.
                 auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(ok->user_id),
-                                                   remote, std::move(ok->slot));
+                                                   client_name, std::move(ok->slot));
                 if (ok->valid_until) s->expire_at(steady_time_of(*ok->valid_until));
                 s->start(std::move(ok->handshake_response), std::move(prefetched));
                 co_return;
@@ -182,7 +197,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             state.counters.rejected_upgrades.fetch_add(1, std::memory_order_relaxed);
             // The query is not logged: it may carry a token.
             spdlog::info("refused {} {} from {}: {} {}", client_text{std::string_view(req.method_string())},
-                         client_text{path}, remote, reply.status,
+                         client_text{path}, client_name, reply.status,
                          client_text{std::string_view(reply.body).substr(0, reply.body.size() - 1)});
         }
         const bool last_allowed =

@@ -5,6 +5,7 @@
 #include "wshub/config.hpp"
 #include "wshub/connection_limits.hpp"
 #include "wshub/origin_policy.hpp"
+#include "wshub/trusted_proxies.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -29,12 +30,14 @@ struct server_state {
         : cfg(std::move(c))
         , origins(origin_policy::parse(cfg.allowed_origins))
         , jwt(make_jwt_verifier(cfg))
-        , limits(cfg.max_connections, cfg.max_connections_per_ip)
+        , proxies(trusted_proxies::parse(cfg.trusted_proxies))
+        , limits(cfg.max_connections, cfg.max_connections_per_ip, cfg.max_connections_per_user)
         , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip) {}
 
     const config cfg;
     const origin_policy origins;
     const std::optional<jwt_verifier> jwt;
+    const trusted_proxies proxies;
     connection_limits limits;
     connection_limits http_limits; // connections that have not upgraded
     hub* the_hub = nullptr;

@@ -5,6 +5,7 @@
 // (--max-http-connections, --max-http-connections-per-ip: 503 and closed), and so are keep-alive
 // HTTP connections in time (--http-idle-timeout) and in requests (--max-requests-per-connection).
 #include "http_client.hpp"
+#include "nginx_process.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
@@ -181,6 +182,23 @@ std::unique_ptr<raw_connection> served_again(test_io& io, std::uint16_t port, co
         io.run(pause(std::chrono::milliseconds(20)), "pause between attempts", std::chrono::seconds(5), {});
     }
 }
+
+constexpr const char* user_full = "too many connections for this user";
+
+struct two_per_user_server : server_fixture {
+    two_per_user_server()
+        : server_fixture(wshub_args(1, {"--max-connections-per-user", "2", "--handshake-timeout", "30"})) {}
+};
+
+// Two sessions per address, counted by the address nginx (on 127.0.0.1) forwards.
+struct two_per_address_behind_nginx : server_fixture {
+    two_per_address_behind_nginx()
+        : server_fixture(wshub_args(1, {"--max-connections-per-ip", "2", "--trusted-proxies", "127.0.0.1,::1",
+                                        "--handshake-timeout", "30"}))
+        , nginx(port()) {}
+
+    nginx_process nginx;
+};
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(limits)
@@ -386,6 +404,108 @@ BOOST_FIXTURE_TEST_CASE(keep_alive_connection_is_closed_after_max_requests_per_c
         BOOST_TEST((r.field("Connection") == "close") == (i == 3), "request " << i << ": " << r.header);
     }
     expect_connection_ended(c);
+}
+
+// Out of descriptors, accept fails at once for as long as the backlog is not empty: the acceptor
+// must wait between attempts (not spin, not log each one) and accept again once descriptors free.
+BOOST_AUTO_TEST_CASE(out_of_descriptors_the_acceptor_backs_off_and_recovers) {
+    test_io io;
+    // Connections hold their descriptor for the whole test unless the test closes them.
+    constexpr unsigned descriptor_limit = 64;
+    wshub_process server(wshub_args(1, {"--handshake-timeout", "60", "--http-idle-timeout", "60"}),
+                         descriptor_limit);
+    std::vector<std::unique_ptr<raw_connection>> held;
+    // More connections than wshub has descriptors: the kernel completes them all (the listen
+    // backlog), wshub accepts until it runs out.
+    for (unsigned i = 0; i < descriptor_limit + 16; ++i) {
+        held.push_back(std::make_unique<raw_connection>(io));
+        held.back()->connect(server.port());
+        held.back()->send(ping_request);
+    }
+    BOOST_REQUIRE(server.wait_for_log("accept failed").has_value());
+
+    // A measurement window, not a wait for an event: while it is out of descriptors, wshub stays
+    // nearly idle (a spinning acceptor would use a whole core) and says so once, not per attempt.
+    const auto before = server.cpu_ticks();
+    io.run(pause(std::chrono::seconds(2)), "measurement window", std::chrono::seconds(10), {});
+    const auto used = server.cpu_ticks() - before;
+    BOOST_TEST_MESSAGE("CPU ticks used in 2 s out of descriptors: " << used);
+    BOOST_TEST(used < 60u, "wshub used " << used << " ticks in 2 s: the acceptor spins");
+    BOOST_TEST(server.count_log("accept failed") == 1u);
+    BOOST_TEST(server.count_log("accepting connections again") == 0u);
+
+    // Descriptors come back when the clients leave; the acceptor notices by itself.
+    held.clear();
+    BOOST_REQUIRE(server.wait_for_log("accepting connections again").has_value());
+    const auto res = http_get(server.port(), "/ping");
+    BOOST_TEST(res.result_int() == 200u);
+    BOOST_TEST(res.body() == "pong");
+    server.terminate();
+    BOOST_TEST(server.wait_exit() == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(sessions_past_max_connections_per_user_get_429, two_per_user_server) {
+    raw_connection a1(io), a2(io), b1(io);
+    a1.upgrade_ok(port(), "/im?user_id=alice");
+    a2.upgrade_ok(port(), "/im?user_id=alice");
+    {
+        raw_connection a3(io);
+        expect_refusal(a3.upgrade(port(), "/im?user_id=alice"), 429, user_full);
+        expect_connection_ended(a3);
+    }
+    // Another user has its own count, from the same address.
+    b1.upgrade_ok(port(), "/im?user_id=bob");
+    BOOST_TEST(server.wait_for_log("refused GET /im").has_value());
+
+    // alice gets her place back once one of her sessions has ended.
+    a1.close();
+    BOOST_REQUIRE(server.wait_for_log("disconnect user_id=alice").has_value());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        raw_connection again(io);
+        const auto r = again.upgrade(port(), "/im?user_id=alice");
+        if (r.status == 101) break;
+        expect_refusal(r, 429, user_full);
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "alice's place did not come back");
+        io.run(pause(std::chrono::milliseconds(20)), "pause between attempts", std::chrono::seconds(5), {});
+    }
+}
+
+// Behind a trusted proxy the per-address limit applies to the client nginx forwards, not to nginx:
+// without --trusted-proxies, two clients in all could connect through it.
+BOOST_FIXTURE_TEST_CASE(behind_a_trusted_proxy_per_address_limits_apply_to_the_forwarded_address,
+                        two_per_address_behind_nginx, *boost::unit_test::precondition(nginx_available)) {
+    const auto through_nginx = [&](raw_connection& c, const std::string& user, const std::string& source,
+                                   const header_list& extra = {}) {
+        return c.upgrade(nginx.port(), "/im?user_id=" + user, "http://127.0.0.1", extra, source);
+    };
+    raw_connection a1(io), a2(io), b1(io), b2(io);
+    BOOST_TEST(through_nginx(a1, "a1", "127.0.0.2").status == 101u);
+    BOOST_TEST(through_nginx(a2, "a2", "127.0.0.2").status == 101u);
+    {
+        raw_connection a3(io);
+        expect_refusal(through_nginx(a3, "a3", "127.0.0.2"), 503, address_full);
+        // A client cannot pass for another by writing its own X-Forwarded-For: nginx appends the
+        // address it sees, and that is the hop wshub reads.
+        raw_connection forged(io);
+        expect_refusal(through_nginx(forged, "forged", "127.0.0.2", {{"X-Forwarded-For", "198.51.100.1"}}),
+                       503, address_full);
+    }
+    BOOST_TEST(through_nginx(b1, "b1", "127.0.0.3").status == 101u);
+    BOOST_TEST(through_nginx(b2, "b2", "127.0.0.3").status == 101u);
+    const auto b1_line = server.wait_for_log("connect user_id=b1 ");
+    BOOST_REQUIRE(b1_line.has_value());
+    BOOST_TEST(b1_line->find("remote=127.0.0.3") != std::string::npos, *b1_line);
+
+    // A peer that is not a trusted proxy is counted by its own address, whatever it claims.
+    raw_connection direct(io);
+    BOOST_TEST(direct
+                   .upgrade(port(), "/im?user_id=direct", "http://127.0.0.1",
+                            {{"X-Forwarded-For", "127.0.0.3"}}, "127.0.0.4")
+                   .status == 101u);
+    const auto direct_line = server.wait_for_log("connect user_id=direct ");
+    BOOST_REQUIRE(direct_line.has_value());
+    BOOST_TEST(direct_line->find("remote=127.0.0.4:") != std::string::npos, *direct_line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -130,4 +130,27 @@ BOOST_AUTO_TEST_CASE(connection_limits_refuse_with_503_and_their_reason) {
     admitted(admit({any, nullptr, per_ip}, {"3", ""}, elsewhere, now));
 }
 
+BOOST_AUTO_TEST_CASE(a_user_over_its_session_limit_gets_429) {
+    origin_policy any;
+    connection_limits limits(0, 0, 1);
+    auto jwt = jwt_verifier::hs256(secret);
+    const std::string bearer = "Bearer " + token_for("alice");
+    auto first = admit({any, &jwt, limits}, {"", ""}, valid_fields({}, bearer), now);
+    admitted(first);
+    // Counted by the token's subject, whatever the URL leaves out.
+    const auto again = refusal(admit({any, &jwt, limits}, {"", ""}, valid_fields({}, bearer), now));
+    BOOST_TEST(again.status == 429u);
+    BOOST_TEST(again.body == "too many connections for this user\n");
+    admitted(admit({any, &jwt, limits}, {"", ""}, valid_fields({}, "Bearer " + token_for("bob")), now));
+}
+
+BOOST_AUTO_TEST_CASE(http_connections_over_their_limits_get_503_with_the_limit_named) {
+    const auto all = refuse_http_connection(connection_limits::refusal::server_full);
+    BOOST_TEST(all.status == 503u);
+    BOOST_TEST(all.body == "server is at its HTTP connection limit\n");
+    const auto one = refuse_http_connection(connection_limits::refusal::too_many_from_address);
+    BOOST_TEST(one.status == 503u);
+    BOOST_TEST(one.body == "too many HTTP connections from this address\n");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

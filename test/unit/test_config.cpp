@@ -147,4 +147,24 @@ BOOST_AUTO_TEST_CASE(log_format_is_text_or_json) {
     BOOST_CHECK_THROW(parse({"--log-format", "xml"}), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(per_user_limit_and_trusted_proxies_are_parsed_and_checked) {
+    auto d = parse({});
+    BOOST_REQUIRE(d.cfg);
+    BOOST_TEST(d.cfg->max_connections_per_user == 0u);
+    BOOST_TEST(d.cfg->trusted_proxies.empty());
+    auto r = parse({"--max-connections-per-user", "3"}, {"WSHUB_TRUSTED_PROXIES=172.30.0.10, fd00::/8"});
+    BOOST_REQUIRE(r.cfg);
+    BOOST_TEST(r.cfg->max_connections_per_user == 3u);
+    BOOST_TEST(r.cfg->trusted_proxies == "172.30.0.10, fd00::/8");
+    for (auto flag : {"--max-connections-per-user", "--trusted-proxies"})
+        BOOST_TEST(parse({"--help"}).help.find(flag) != std::string::npos, flag);
+    try {
+        parse({"--trusted-proxies", "127.0.0.1,nginx"});
+        BOOST_ERROR("a host name was accepted as a proxy");
+    } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find("--trusted-proxies") != std::string::npos, e.what());
+        BOOST_TEST(std::string(e.what()).find("nginx") != std::string::npos, e.what());
+    }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

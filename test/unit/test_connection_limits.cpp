@@ -165,4 +165,51 @@ BOOST_AUTO_TEST_CASE(concurrent_acquire_and_release_keep_the_limits) {
     BOOST_TEST(limits.tracked_addresses() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(per_user_limit_counts_each_user_id) {
+    connection_limits limits(0, 0, 2);
+    auto a1 = limits.try_acquire(addr("10.0.0.1"), nullptr, "alice");
+    auto a2 = limits.try_acquire(addr("10.0.0.2"), nullptr, "alice");
+    BOOST_REQUIRE(a1 && a2);
+    connection_limits::refusal why{};
+    BOOST_TEST(!limits.try_acquire(addr("10.0.0.3"), &why, "alice"));
+    BOOST_TEST((why == connection_limits::refusal::too_many_for_user));
+    BOOST_TEST(connection_limits::reason(why) == "too many connections for this user");
+    BOOST_TEST(limits.try_acquire(addr("10.0.0.3"), nullptr, "bob").has_value());
+    BOOST_TEST(limits.count_user("alice") == 2u);
+    a1->release();
+    BOOST_TEST(limits.count_user("alice") == 1u);
+    auto a3 = limits.try_acquire(addr("10.0.0.3"), nullptr, "alice");
+    BOOST_TEST(a3.has_value());
+    // Users with no connection are forgotten.
+    a2.reset();
+    a3.reset();
+    BOOST_TEST(limits.count_user("alice") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_refusal_for_the_user_leaves_the_address_count_alone) {
+    connection_limits limits(0, 5, 1);
+    auto a = limits.try_acquire(addr("10.0.0.1"), nullptr, "alice");
+    BOOST_REQUIRE(a);
+    BOOST_TEST(!limits.try_acquire(addr("10.0.0.2"), nullptr, "alice"));
+    BOOST_TEST(limits.count(addr("10.0.0.2")) == 0u);
+    BOOST_TEST(limits.tracked_addresses() == 1u);
+    BOOST_TEST(limits.total() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unaddressed_slots_count_in_the_total_only) {
+    connection_limits limits(2, 1);
+    auto proxy1 = limits.try_acquire_unaddressed();
+    BOOST_REQUIRE(proxy1);
+    BOOST_TEST(limits.total() == 1u);
+    BOOST_TEST(limits.tracked_addresses() == 0u);
+    auto direct = limits.try_acquire(addr("10.0.0.1"));
+    BOOST_REQUIRE(direct);
+    connection_limits::refusal why{};
+    BOOST_TEST(!limits.try_acquire_unaddressed(&why));
+    BOOST_TEST((why == connection_limits::refusal::server_full));
+    proxy1.reset();
+    BOOST_TEST(limits.total() == 1u);
+    BOOST_TEST(limits.count(addr("10.0.0.1")) == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -25,7 +25,7 @@ struct upgrade_fields {
     std::string_view sec_websocket_version;
     std::string_view origin;
     std::string_view authorization;
-    boost::asio::ip::address peer;
+    boost::asio::ip::address peer;    // the client's address (behind a trusted proxy, the forwarded one)
     std::string offered_subprotocols; // Sec-WebSocket-Protocol, all its lines joined by commas
 };
 
@@ -47,7 +47,8 @@ struct admission {
 };
 
 // Cheapest refusal first: the handshake's fields (400, 426), origin (403), token (401, or 403 when
-// the URL names another user than the token's subject), then a connection slot (503). `now_unix`
+// the URL names another user than the token's subject), then a connection slot (503; 429 when the
+// user already has --max-connections-per-user sessions). `now_unix`
 // is the time tokens are checked against.
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
                                           const upgrade_fields& fields, std::int64_t now_unix);

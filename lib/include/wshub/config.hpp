@@ -63,6 +63,16 @@ struct config {
     std::chrono::milliseconds http_idle_timeout{std::chrono::seconds(5)};
     std::size_t max_requests_per_connection = 100;
 
+    // Sessions of one user id (0 = unlimited), so one account cannot open thousands of sessions;
+    // over it the upgrade gets 429. Off by default: without authentication user ids are taken on
+    // trust, and a shared id (a kiosk, a bot) may legitimately hold many.
+    std::size_t max_connections_per_user = 0;
+
+    // Comma-separated addresses and CIDR networks (IPv4, IPv6) of reverse proxies: from these
+    // peers the client's address is taken from X-Forwarded-For (or X-Real-IP), for the per-address
+    // limits and the logs. Empty: no peer is believed, since any client can send those headers.
+    std::string trusted_proxies;
+
     // Inbound limits per connection (token buckets holding one second's worth; 0 = unlimited).
     // Far above what an interactive client sends, low enough that one client cannot flood everyone.
     double rate_limit = 1000;                     // frames per second (pings and fragments count)
