@@ -17,6 +17,10 @@ void config::validate() const {
     if (address.empty()) fail("--address must not be empty");
     if (threads > 1024) fail("--threads must be between 1 and 1024 (0 = number of cores)");
     if (max_queued_bytes < 1024) fail("--max-queued-bytes must be at least 1024");
+    if (max_queued_bytes_hard != 0 && max_queued_bytes_hard < max_queued_bytes)
+        fail("--max-queued-bytes-hard must be 0 (automatic) or at least --max-queued-bytes");
+    if (socket_send_buffer != 0 && (socket_send_buffer < 4096 || socket_send_buffer > (1u << 30)))
+        fail("--socket-send-buffer must be 0 (the kernel's default) or between 4096 and 1073741824");
     if (max_message_size < 1) fail("--max-message-size must be at least 1");
     if (inbox_capacity < 1) fail("--inbox-capacity must be at least 1");
     if (drain_timeout.count() < 0) fail("--drain-timeout must not be negative");
@@ -57,6 +61,7 @@ std::chrono::milliseconds seconds_to_ms(double s, const char* name) {
 
 parse_result parse_command_line(int argc, const char* const argv[], const char* const* envp) {
     config defaults;
+    double slow_client = 5;
     double drain = 5, handshake = 10, ping = 25, idle = 60;
     long long jwt_leeway = defaults.jwt_leeway.count();
     double http_idle = 5;
@@ -74,7 +79,13 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         ("port", po::value(&c.port)->default_value(defaults.port), "TCP port (0 = any free port)")
         ("threads", po::value(&c.threads)->default_value(defaults.threads), "I/O threads (0 = number of cores)")
         ("max-queued-bytes", po::value(&c.max_queued_bytes)->default_value(defaults.max_queued_bytes),
-            "bytes queued for one slow client before it is closed with 1008")
+            "bytes queued for one client that it may exceed for --slow-client-timeout before it is closed with 1008")
+        ("slow-client-timeout", po::value(&slow_client)->default_value(slow_client),
+            "seconds a client's queue may stay over --max-queued-bytes")
+        ("max-queued-bytes-hard", po::value(&c.max_queued_bytes_hard)->default_value(defaults.max_queued_bytes_hard),
+            "bytes queued for one client past which it is closed at once (0 = 8 x max(--max-queued-bytes, --max-message-size))")
+        ("socket-send-buffer", po::value(&c.socket_send_buffer)->default_value(defaults.socket_send_buffer),
+            "SO_SNDBUF of client sockets in bytes (0 = the kernel's default)")
         ("max-message-size", po::value(&c.max_message_size)->default_value(defaults.max_message_size),
             "largest message a client may send; larger gets close 1009")
         ("inbox-capacity", po::value(&c.inbox_capacity)->default_value(defaults.inbox_capacity),
@@ -168,6 +179,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     }
     c.drain_timeout = seconds_to_ms(drain, "drain-timeout");
     c.handshake_timeout = seconds_to_ms(handshake, "handshake-timeout");
+    c.slow_client_timeout = seconds_to_ms(slow_client, "slow-client-timeout");
     c.ping_interval = seconds_to_ms(ping, "ping-interval");
     c.idle_timeout = seconds_to_ms(idle, "idle-timeout");
     c.jwt_leeway = std::chrono::seconds(jwt_leeway);

@@ -5,12 +5,14 @@
 
 namespace wshub {
 
-outbox::push_result outbox::push(chunk c) {
+outbox::push_result outbox::push(chunk c, clock::time_point now) {
     if (closed_) return push_result::closed;
-    if (queued_ > 0 && queued_ + c.size > limit_) return push_result::overflow;
+    if (queued_ > 0 && queued_ + c.size > limits_.hard) return push_result::overflow;
+    if (too_slow(now)) return push_result::overflow;
     if (c.size == 0) return push_result::accepted;
     queued_ += c.size;
     chunks_.push_back(std::move(c));
+    if (queued_ > limits_.soft && !over_soft_since_) over_soft_since_ = now;
     return push_result::accepted;
 }
 
@@ -36,6 +38,7 @@ void outbox::consume(std::size_t n) {
     assert(n <= queued_);
     queued_ -= n;
     in_flight_ = 0;
+    if (queued_ <= limits_.soft) over_soft_since_.reset();
     while (n > 0) {
         auto& front = chunks_[head_];
         const std::size_t left = front.size - head_offset_;
@@ -63,6 +66,7 @@ void outbox::drop_unsent() {
     const std::size_t end = std::min(chunks_.size(), head_ + keep);
     for (std::size_t i = end; i < chunks_.size(); ++i)
         queued_ -= chunks_[i].size;
+    if (queued_ <= limits_.soft) over_soft_since_.reset();
     chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(end), chunks_.end());
 }
 

@@ -35,7 +35,8 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id
     , parser_(owner.state().cfg.max_message_size)
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
-    , outbox_(owner.state().cfg.max_queued_bytes)
+    , outbox_(outbox::limits{owner.state().cfg.max_queued_bytes, owner.state().cfg.queue_hard_limit(),
+                             owner.state().cfg.slow_client_timeout})
     , slot_(std::move(slot))
     , message_bucket_(owner.state().cfg.rate_limit, std::max(1.0, owner.state().cfg.rate_limit))
     , byte_bucket_(owner.state().cfg.rate_limit_bytes, std::max(1.0, owner.state().cfg.rate_limit_bytes))
@@ -46,6 +47,9 @@ session::~session() = default;
 void session::start(std::string handshake_response, std::string prefetched) {
     error_code ec;
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+    // The kernel's buffer counts in what a stuck client holds: keep it near the queue limits.
+    if (const auto sndbuf = shard_.state().cfg.socket_send_buffer; sndbuf > 0)
+        socket_.set_option(asio::socket_base::send_buffer_size(static_cast<int>(sndbuf)), ec);
     // Reads and the writes of deliver()'s fast path return would_block instead of waiting.
     socket_.non_blocking(true, ec);
     // The session joins its shard as its 101 response is queued: a client that has seen the 101
@@ -312,7 +316,7 @@ asio::awaitable<void> session::writer() {
     writer_done();
 }
 
-bool session::send(outbox::chunk c, bool final) {
+bool session::send(outbox::chunk c, bool final, std::chrono::steady_clock::time_point now) {
     if (dead_) return false;
     if (!writer_running_ && outbox_.empty() && !outbox_.closed()) {
         // Fast path: nothing is waiting, so write now, without starting the writer. The socket is
@@ -330,7 +334,7 @@ bool session::send(outbox::chunk c, bool final) {
         c.data += n;
         c.size -= n;
     }
-    switch (final ? outbox_.push_final(std::move(c)) : outbox_.push(std::move(c))) {
+    switch (final ? outbox_.push_final(std::move(c)) : outbox_.push(std::move(c), now)) {
     case outbox::push_result::accepted:
         start_writer();
         return true;
@@ -371,9 +375,9 @@ void session::send_close(std::uint16_t code, std::string_view reason) {
     });
 }
 
-void session::deliver(const frame_batch_ptr& batch) {
+void session::deliver(const frame_batch_ptr& batch, std::chrono::steady_clock::time_point now) {
     if (dead_ || closing_ || !registered_) return;
-    send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false);
+    send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false, now);
     delivered_seq_ = batch->last_seq;
     if (own_messages_back_ && own_messages_delivered()) own_messages_back_->cancel();
 }
@@ -391,6 +395,10 @@ bool session::within_rate_limits(std::uint64_t frames, std::size_t bytes,
 
 void session::keepalive(std::chrono::steady_clock::time_point now) {
     if (dead_ || closing_ || !registered_) return;
+    if (outbox_.too_slow(now)) { // a stopped reader to which nothing more was sent
+        overflowed();
+        return;
+    }
     if (now >= expires_at_) {
         close(close_status::token_expired, "token expired");
         return;
@@ -411,8 +419,11 @@ void session::keepalive(std::chrono::steady_clock::time_point now) {
 
 void session::overflowed() {
     shard_.state().counters.overflow_closes.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("closing user_id={} remote={}: outbound queue over {} bytes (client too slow)",
-                 client_text{user_id_}, remote_, outbox_.limit());
+    const auto& limit = outbox_.limit();
+    spdlog::warn("closing user_id={} remote={}: outbound queue of {} bytes, over {} for {} ms or past {} "
+                 "(client too slow)",
+                 client_text{user_id_}, remote_, outbox_.queued_bytes(), limit.soft,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(limit.grace).count(), limit.hard);
     outbox_.drop_unsent();
     close(close_status::policy_violation, "outbound queue overflow: client too slow");
 }

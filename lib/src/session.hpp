@@ -35,8 +35,9 @@ class session final : public std::enable_shared_from_this<session> {
     void start(std::string handshake_response, std::string prefetched);
 
     // Queues a frame batch for this client (shard thread only). A client whose backlog would pass
-    // the limit is closed with 1008 and gets nothing more.
-    void deliver(const frame_batch_ptr& batch);
+    // the hard limit, or has been over the soft limit for the slow-client timeout at `now`, is
+    // closed with 1008 and gets nothing more.
+    void deliver(const frame_batch_ptr& batch, std::chrono::steady_clock::time_point now);
 
     // Starts the closing handshake: the close frame goes out after what is already queued.
     void close(close_status code, std::string_view reason);
@@ -49,7 +50,8 @@ class session final : public std::enable_shared_from_this<session> {
     void expire_at(std::chrono::steady_clock::time_point when) { expires_at_ = when; }
 
     // Called by the shard's keep-alive sweep: pings a client silent for --ping-interval, drops
-    // one silent for --idle-timeout and closes one whose token has expired.
+    // one silent for --idle-timeout and closes one whose token has expired, or whose backlog
+    // has stayed over --max-queued-bytes for --slow-client-timeout (1008).
     void keepalive(std::chrono::steady_clock::time_point now);
 
     const std::string& user_id() const noexcept { return user_id_; }
@@ -87,7 +89,8 @@ class session final : public std::enable_shared_from_this<session> {
     void writer_done();
     // Writes `c` now if nothing is queued before it, else queues it; a final chunk (the close
     // frame) is the last. False when the connection takes no more writes.
-    bool send(outbox::chunk c, bool final);
+    bool send(outbox::chunk c, bool final,
+              std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
     // send() for bytes of this connection's own (the 101, control frames), kept alive by the chunk.
     bool send_own(std::string bytes, bool final);
     bool send_control(opcode op, std::string_view payload);

@@ -47,7 +47,8 @@ void shard::for_each_session(F f) {
 
 boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
     // deliver() may close a session, which only schedules work: the list does not change here.
-    for_each_session([&batch](session& s) { s.deliver(batch); });
+    const auto now = std::chrono::steady_clock::now();
+    for_each_session([&batch, now](session& s) { s.deliver(batch, now); });
     co_return;
 }
 

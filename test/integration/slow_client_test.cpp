@@ -1,11 +1,16 @@
-// A client that stops reading is cut off with close 1008 once its queue passes
-// --max-queued-bytes, and nobody else notices: a fast client still gets every message.
+// A client that stops reading is cut off with close 1008 once its queue has stayed over
+// --max-queued-bytes for --slow-client-timeout, or passes --max-queued-bytes-hard, and nobody
+// else notices: a fast client still gets every message. A client that reads more slowly than a
+// burst arrives, but faster than the average rate, is never closed.
+#include "raw_connection.hpp"
 #include "raw_ws_client.hpp"
 #include "server_fixture.hpp"
 #include "server_frames.hpp"
 #include "ws_client.hpp"
 
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <string>
@@ -142,7 +147,143 @@ void stuck_client_is_cut_off_and_fast_client_gets_everything(server_fixture& f) 
     BOOST_TEST(fast.read().payload == "after");
 }
 
+// A publisher sends bursts of large messages; readers that are slower than a burst but faster
+// than the average rate catch up between bursts. With the defaults (1 MiB messages, 1 MiB queue
+// limit) none of them may be judged too slow.
+constexpr std::size_t burst_message_size = 1024 * 1024;
+constexpr int bursts = 2;
+constexpr int burst_messages = 6;
+constexpr auto burst_interval = std::chrono::seconds(4);
+// A reader takes one message every half second: 2 MiB/s, above the 1.5 MiB/s average.
+constexpr auto reader_pace = std::chrono::milliseconds(500);
+
+std::string burst_payload(int i) {
+    std::string p = "burst:" + std::to_string(i) + ":";
+    p.resize(burst_message_size, 'b');
+    return p;
+}
+
+asio::awaitable<void> publish_bursts(ws_client& c, int& published) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto start = std::chrono::steady_clock::now();
+    for (int b = 0; b < bursts; ++b) {
+        // The publisher's own pace: a burst every few seconds.
+        timer.expires_at(start + b * burst_interval);
+        co_await timer.async_wait(asio::use_awaitable);
+        for (int i = 0; i < burst_messages; ++i) {
+            co_await c.async_send(burst_payload(b * burst_messages + i), false);
+            ++published;
+        }
+        for (int i = 0; i < burst_messages; ++i) // its own copies, read at once
+            co_await c.async_read();
+    }
+}
+
+// Reads at most one message per `reader_pace`, with a small receive window so that what it has
+// not read yet stays on the server; fails on anything but the expected messages.
+asio::awaitable<void> read_slowly(raw_connection& c, int& received) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < bursts * burst_messages; ++i) {
+        // The reader's own speed, not a wait for the server.
+        timer.expires_at(start + i * reader_pace);
+        co_await timer.async_wait(asio::use_awaitable);
+        const auto f = co_await c.async_read_frame();
+        if (f.opcode == op_close)
+            throw std::runtime_error("closed with " + std::to_string(close_code(f)) + " '" + close_reason(f) +
+                                     "' after " + std::to_string(received) + " messages");
+        if (f.opcode != op_binary || f.payload != burst_payload(i))
+            throw std::runtime_error("message " + std::to_string(i) + " is not the one sent");
+        ++received;
+    }
+}
+
+// A client that stopped reading, with nothing more sent to it: closed by the keep-alive sweep
+// once its backlog has been over the soft limit for the timeout.
+void stopped_reader_is_closed(server_fixture& f, std::size_t bytes_to_send) {
+    raw_ws_client stuck(f.io, 4096);
+    stuck.upgrade(f.port(), "/im?user_id=stuck");
+    ws_client sender(f.io);
+    sender.connect(f.port(), "/im?user_id=sender");
+    for (std::size_t sent = 0; sent < bytes_to_send; sent += message_size) {
+        sender.send_text(payload(0));
+        BOOST_REQUIRE(sender.read().payload.size() == message_size);
+    }
+    BOOST_REQUIRE_MESSAGE(f.server.wait_for_log(overflow_log).has_value(),
+                          "the stopped reader was never closed");
+    const auto r = stuck.read_until_end();
+    const auto parsed = parse_server_frames(r.bytes);
+    BOOST_REQUIRE(!parsed.frames.empty());
+    BOOST_TEST(parsed.frames.back().opcode == op_close);
+    BOOST_TEST(close_code(parsed.frames.back()) == 1008u);
+    sender.send_text("after"); // the other client is still served
+    BOOST_TEST(sender.read().payload == "after");
+}
+
 } // namespace
+
+BOOST_AUTO_TEST_SUITE(slow_client_policy)
+
+BOOST_FIXTURE_TEST_CASE(readers_that_keep_up_on_average_survive_bursts, server_fixture) {
+    ws_client publisher(io);
+    publisher.connect(port(), "/im?user_id=publisher");
+    publisher.stream().auto_fragment(false); // one frame per message, as browsers send them
+    constexpr int reader_count = 3;
+    std::vector<std::unique_ptr<raw_connection>> readers;
+    for (int i = 0; i < reader_count; ++i) {
+        readers.push_back(std::make_unique<raw_connection>(io));
+        // A small window: what the reader has not taken stays queued on the server.
+        readers.back()->connect(port(), "127.0.0.1", 64 * 1024);
+        readers.back()->send(upgrade_request(port(), "/im?user_id=reader" + std::to_string(i)));
+        BOOST_REQUIRE(readers.back()->read_response().status == 101u);
+    }
+    int published = 0;
+    std::vector<int> received(reader_count, 0);
+    std::vector<asio::awaitable<void>> ops;
+    ops.push_back(publish_bursts(publisher, published));
+    for (int i = 0; i < reader_count; ++i)
+        ops.push_back(read_slowly(*readers[i], received[i]));
+    io.run_all(
+        std::move(ops), "bursts to readers at 2 MiB/s", wait_timeout,
+        [&] {
+            publisher.drop();
+            for (auto& r : readers)
+                r->close();
+        },
+        [&] {
+            std::size_t n = static_cast<std::size_t>(published);
+            for (int r : received)
+                n += static_cast<std::size_t>(r);
+            return n;
+        });
+    for (int i = 0; i < reader_count; ++i)
+        BOOST_TEST(received[i] == bursts * burst_messages, "reader " << i);
+    BOOST_TEST(server.count_log("client too slow") == 0u);
+}
+
+struct soft_limit_server : server_fixture {
+    soft_limit_server()
+        : server_fixture(wshub_args(1, {"--max-queued-bytes", "65536", "--slow-client-timeout", "1",
+                                        "--socket-send-buffer", "65536", "--handshake-timeout", "2"})) {}
+};
+
+BOOST_FIXTURE_TEST_CASE(a_stopped_reader_is_closed_after_the_slow_client_timeout, soft_limit_server) {
+    stopped_reader_is_closed(*this, 1024 * 1024); // over the soft limit, under the hard one
+}
+
+struct hard_limit_server : server_fixture {
+    hard_limit_server()
+        : server_fixture(wshub_args(1, {"--max-queued-bytes", "65536", "--max-queued-bytes-hard", "262144",
+                                        "--slow-client-timeout", "3600", "--socket-send-buffer", "65536",
+                                        "--handshake-timeout", "2"})) {}
+};
+
+BOOST_FIXTURE_TEST_CASE(a_stopped_reader_is_closed_at_the_hard_limit_at_once, hard_limit_server) {
+    // The timeout is an hour: only the hard limit can close it within the test.
+    stopped_reader_is_closed(*this, 1024 * 1024);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(slow_client)
 

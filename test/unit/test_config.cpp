@@ -167,4 +167,28 @@ BOOST_AUTO_TEST_CASE(per_user_limit_and_trusted_proxies_are_parsed_and_checked) 
     }
 }
 
+BOOST_AUTO_TEST_CASE(slow_client_policy_flags) {
+    auto d = parse({});
+    BOOST_REQUIRE(d.cfg);
+    BOOST_TEST(d.cfg->slow_client_timeout.count() == 5000);
+    BOOST_TEST(d.cfg->socket_send_buffer == 256u * 1024);
+    BOOST_TEST(d.cfg->queue_hard_limit() == 8u * 1024 * 1024); // 8 x the 1 MiB message limit
+
+    auto r = parse({"--max-queued-bytes", "4194304", "--slow-client-timeout", "2.5"},
+                   {"WSHUB_SOCKET_SEND_BUFFER=0"});
+    BOOST_REQUIRE(r.cfg);
+    BOOST_TEST(r.cfg->slow_client_timeout.count() == 2500);
+    BOOST_TEST(r.cfg->socket_send_buffer == 0u);
+    BOOST_TEST(r.cfg->queue_hard_limit() == 32u * 1024 * 1024); // 8 x the larger queue limit
+
+    auto h = parse({"--max-queued-bytes-hard", "2097152"});
+    BOOST_REQUIRE(h.cfg);
+    BOOST_TEST(h.cfg->queue_hard_limit() == 2u * 1024 * 1024);
+
+    BOOST_CHECK_THROW(parse({"--max-queued-bytes-hard", "4096"}),
+                      std::invalid_argument); // below the soft one
+    BOOST_CHECK_THROW(parse({"--socket-send-buffer", "100"}), std::invalid_argument);
+    BOOST_CHECK_THROW(parse({"--slow-client-timeout", "-1"}), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

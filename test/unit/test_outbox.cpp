@@ -103,4 +103,38 @@ BOOST_AUTO_TEST_CASE(long_backlog_is_compacted_without_losing_order) {
     BOOST_TEST(got == expected);
 }
 
+BOOST_AUTO_TEST_CASE(a_backlog_over_the_soft_limit_is_tolerated_for_the_grace_period) {
+    using namespace std::chrono_literals;
+    const outbox::clock::time_point t0{};
+    outbox box(outbox::limits{10, 100, 5s});
+    BOOST_TEST((box.push(make_chunk(std::string(8, 'a')), t0) == outbox::push_result::accepted));
+    BOOST_TEST((box.push(make_chunk(std::string(8, 'b')), t0 + 1s) == outbox::push_result::accepted));
+    BOOST_TEST(!box.too_slow(t0 + 5s)); // over since t0 + 1 s
+    BOOST_TEST((box.push(make_chunk("c"), t0 + 5s) == outbox::push_result::accepted));
+    BOOST_TEST(box.too_slow(t0 + 6s));
+    BOOST_TEST((box.push(make_chunk("d"), t0 + 6s) == outbox::push_result::overflow));
+}
+
+BOOST_AUTO_TEST_CASE(catching_up_below_the_soft_limit_restarts_the_grace_period) {
+    using namespace std::chrono_literals;
+    const outbox::clock::time_point t0{};
+    outbox box(outbox::limits{10, 100, 5s});
+    BOOST_TEST((box.push(make_chunk(std::string(30, 'a')), t0) == outbox::push_result::accepted));
+    take(box, 25); // 5 left: caught up
+    BOOST_TEST(!box.too_slow(t0 + 10s));
+    BOOST_TEST((box.push(make_chunk(std::string(30, 'b')), t0 + 10s) == outbox::push_result::accepted));
+    BOOST_TEST(!box.too_slow(t0 + 14s));
+    BOOST_TEST(box.too_slow(t0 + 15s));
+}
+
+BOOST_AUTO_TEST_CASE(the_hard_limit_refuses_at_once) {
+    using namespace std::chrono_literals;
+    const outbox::clock::time_point t0{};
+    outbox box(outbox::limits{10, 40, 5s});
+    BOOST_TEST((box.push(make_chunk(std::string(30, 'a')), t0) == outbox::push_result::accepted));
+    BOOST_TEST((box.push(make_chunk(std::string(11, 'b')), t0) == outbox::push_result::overflow));
+    BOOST_TEST((box.push(make_chunk(std::string(10, 'c')), t0) == outbox::push_result::accepted));
+    BOOST_TEST(box.queued_bytes() == 40u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

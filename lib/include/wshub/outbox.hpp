@@ -4,8 +4,10 @@
 #pragma once
 
 #include <boost/asio/buffer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -20,15 +22,34 @@ class outbox {
         std::size_t size = 0;
     };
 
+    using clock = std::chrono::steady_clock;
+
+    // How far a client may fall behind. The backlog may pass `soft` for up to `grace` (a burst
+    // that a client reading at the average rate catches up with); it may never pass `hard`.
+    struct limits {
+        std::size_t soft;
+        std::size_t hard;
+        clock::duration grace;
+    };
+
     enum class push_result { accepted, overflow, closed };
 
+    // A plain cap: `limit` bytes, no grace.
     explicit outbox(std::size_t limit) noexcept
-        : limit_(limit) {}
+        : outbox(limits{limit, limit, clock::duration::max()}) {}
+    explicit outbox(limits l) noexcept
+        : limits_(l) {}
 
     // Queues a chunk. An empty queue takes any chunk, so one large message never trips the
-    // limit by itself; otherwise a chunk that would take the backlog past the limit is refused
-    // with `overflow` and the caller closes the client. After close() everything is refused.
-    push_result push(chunk c);
+    // limits by itself; otherwise a chunk is refused with `overflow` (and the caller closes the
+    // client) when it would take the backlog past the hard limit, or when the backlog has been
+    // over the soft limit for the grace period at `now`. After close() everything is refused.
+    push_result push(chunk c, clock::time_point now = {});
+
+    // Whether the backlog has been over the soft limit for the grace period at `now`.
+    bool too_slow(clock::time_point now) const noexcept {
+        return over_soft_since_ && now - *over_soft_since_ >= limits_.grace;
+    }
 
     // Queues the connection's last chunk (its close frame) whatever the backlog, then close()s.
     push_result push_final(chunk c);
@@ -50,7 +71,7 @@ class outbox {
     bool closed() const noexcept { return closed_; }
     bool empty() const noexcept { return head_ == chunks_.size(); }
     std::size_t queued_bytes() const noexcept { return queued_; }
-    std::size_t limit() const noexcept { return limit_; }
+    const limits& limit() const noexcept { return limits_; }
 
   private:
     std::vector<chunk> chunks_;
@@ -58,7 +79,8 @@ class outbox {
     std::size_t head_offset_ = 0; // bytes of it already written
     std::size_t in_flight_ = 0;   // chunks referred to by the write in progress
     std::size_t queued_ = 0;      // unsent bytes
-    std::size_t limit_;
+    limits limits_;
+    std::optional<clock::time_point> over_soft_since_; // when the backlog went over the soft limit
     bool closed_ = false;
 };
 
