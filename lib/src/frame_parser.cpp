@@ -151,7 +151,7 @@ std::optional<frame_event> frame_parser::start_frame() {
         // header alone must not pin the whole limit. A long message grows geometrically.
         const std::size_t needed = message_.size() + static_cast<std::size_t>(length);
         if (needed > message_.capacity())
-            message_.reserve(std::min(needed, std::max(2 * message_.capacity(), std::size_t{64 * 1024})));
+            message_.reserve(std::min(needed, std::max(2 * message_.capacity(), std::size_t{64} * 1024)));
     }
     remaining_ = length;
     unmasked_ = 0;

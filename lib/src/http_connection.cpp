@@ -33,7 +33,7 @@ namespace wshub {
 
 namespace {
 
-constexpr std::size_t max_request_header = 8 * 1024;
+constexpr std::size_t max_request_header = std::size_t{8} * 1024;
 
 std::string_view as_view(beast::string_view s) {
     return {s.data(), s.size()};
@@ -72,7 +72,7 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
     using namespace std::chrono;
     const std::int64_t left =
         unix_seconds - duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-    if (left > 366 * 86400) return steady_clock::time_point::max();
+    if (left > std::int64_t{366} * 86400) return steady_clock::time_point::max();
     return steady_clock::now() + seconds(std::max<std::int64_t>(left, 0));
 }
 

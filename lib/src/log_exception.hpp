@@ -7,8 +7,9 @@
 namespace wshub {
 
 struct log_exception {
+    explicit log_exception(const char* what) : what(what) {}
     const char* what;
-    void operator()(std::exception_ptr e) const {
+    void operator()(const std::exception_ptr& e) const {
         if (!e) return;
         try {
             std::rethrow_exception(e);

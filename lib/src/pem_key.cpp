@@ -62,7 +62,7 @@ std::vector<std::string> algorithms_of(EVP_PKEY* key) {
 } // namespace
 
 pem_public_key pem_public_key::parse(std::string_view pem) {
-    if (pem.empty() || pem.size() > 1024 * 1024)
+    if (pem.empty() || pem.size() > std::size_t{1024} * 1024)
         throw std::invalid_argument("JWT public key: empty or too large");
     std::shared_ptr<evp_pkey_st> key(read_key(pem), [](EVP_PKEY* k) { EVP_PKEY_free(k); });
     ERR_clear_error(); // a failed first attempt leaves errors that are not the caller's business

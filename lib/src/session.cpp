@@ -65,7 +65,7 @@ void session::start(std::string handshake_response, std::string prefetched) {
 
 void session::start_reader(std::string unread) {
     asio::co_spawn(socket_.get_executor(), reader(std::move(unread)),
-                   [self = shared_from_this()](std::exception_ptr e) {
+                   [self = shared_from_this()](const std::exception_ptr& e) {
                        if (!e) return;
                        log_exception{"reader"}(e);
                        self->force_close();
@@ -284,7 +284,7 @@ void session::start_writer() {
     writer_running_ = true;
     // The writer coroutine exists only while the outbox has bytes: an idle client keeps no
     // writer frame. The completion handler holds the session until the writer has ended.
-    asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](std::exception_ptr e) {
+    asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](const std::exception_ptr& e) {
         if (!e) return;
         log_exception{"writer"}(e);
         self->force_close();

@@ -63,7 +63,7 @@ class shard {
     bool publishing_ = true;
     bool closing_clients_ = false;
     event all_left_{ioc_.get_executor()}; // set when the list empties after the polite stop
-    static constexpr std::size_t read_buffer_size = 64 * 1024;
+    static constexpr std::size_t read_buffer_size = std::size_t{64} * 1024;
     std::unique_ptr<char[]> read_buffer_ = std::make_unique_for_overwrite<char[]>(read_buffer_size);
 };
 

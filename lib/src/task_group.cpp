@@ -38,7 +38,7 @@ void task_group::spawn(asio::io_context& ctx, asio::awaitable<void> task, const 
         ++running_;
     }
     asio::co_spawn(ctx, as_group_member(std::move(task)),
-                   asio::bind_cancellation_slot(m->signal.slot(), [this, m, name](std::exception_ptr e) {
+                   asio::bind_cancellation_slot(m->signal.slot(), [this, m, name](const std::exception_ptr& e) {
                        log_exception{name}(e);
                        m->running = false;
                        std::lock_guard lock(mutex_);

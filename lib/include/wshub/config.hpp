@@ -20,7 +20,7 @@ struct config {
     // Bytes waiting to be written to one client that it may exceed only for a while: a client
     // whose backlog stays over this for slow_client_timeout is judged too slow and closed (1008).
     // A burst that a client reading at the average rate catches up with never closes it.
-    std::size_t max_queued_bytes = 1024 * 1024;
+    std::size_t max_queued_bytes = std::size_t{1024} * 1024;
     std::chrono::milliseconds slow_client_timeout{std::chrono::seconds(5)};
     // The backlog a client may never pass (closed at once with 1008): what a stopped reader
     // costs at most. 0 = 8 x max(max_queued_bytes, max_message_size), room for a burst of several
@@ -34,10 +34,10 @@ struct config {
     // SO_SNDBUF of each client's socket (0 = the kernel's autotuning, up to tcp_wmem's maximum,
     // 4 MiB by default). The kernel's buffer holds a stuck client's bytes too: capping it keeps
     // its memory near the queue limits, and 256 KiB still covers a fast client's round trip.
-    std::size_t socket_send_buffer = 256 * 1024;
+    std::size_t socket_send_buffer = std::size_t{256} * 1024;
 
     // Largest message a client may send (fragments included); a bigger one gets close 1009.
-    std::size_t max_message_size = 1024 * 1024;
+    std::size_t max_message_size = std::size_t{1024} * 1024;
 
     // Messages the readers may have queued for the sender before a reader waits (the seed's 1024).
     std::size_t inbox_capacity = 1024;

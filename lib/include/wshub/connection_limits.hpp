@@ -28,7 +28,7 @@ class connection_limits {
       public:
         slot(slot&& other) noexcept
             : state_(std::move(other.state_))
-            , key_(other.key_)
+            , key_(std::move(other.key_))
             , addressed_(other.addressed_)
             , user_(std::move(other.user_)) {}
         slot& operator=(slot&& other) noexcept;
