@@ -2,14 +2,14 @@
 # Installs what wshub needs from Debian 12's packages, and only what is missing (idempotent).
 #   scripts/install-deps.sh          build dependencies
 #   scripts/install-deps.sh --test   plus what the tests use: nginx, docker-compose (config check), curl,
-#                                    clang and its libFuzzer runtime
+#                                    clang, clang-tidy and the libFuzzer runtime
 set -eu
 
 packages="g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libboost-test1.81-dev libfmt-dev libspdlog-dev libjwt-dev libssl-dev"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages nginx docker-compose curl clang libclang-rt-14-dev"
+  packages="$packages nginx docker-compose curl clang clang-tidy libclang-rt-14-dev"
 fi
 
 missing=""

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and runs every test: the release build (unit, integration through real nginx, and a
-# benchmark smoke run), the whole suite under ASan+UBSan, the multi-threaded suites under TSan,
-# and a short run of every fuzz target (clang, libFuzzer) over its seed corpus.
+# benchmark smoke run) and clang-tidy over wshub's sources, the whole suite under ASan+UBSan, the
+# multi-threaded suites under TSan, and a short run of every fuzz target (clang, libFuzzer) over
+# its seed corpus.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,10 @@ for preset in release asan tsan; do
   cmake --preset "$preset" >/dev/null
   cmake --build --preset "$preset"
   ctest --preset "$preset"
+  if [ "$preset" = release ]; then
+    echo "=== clang-tidy"
+    scripts/tidy.sh build/release
+  fi
 done
 
 echo "=== fuzz"
