@@ -30,10 +30,8 @@ int main(int argc, char* argv[]) {
     wshub::process_log log(cfg);
 
     std::signal(SIGPIPE, SIG_IGN); // a peer that vanished is an error code, not a signal
-    // Frame batches of up to 256 KiB and message payloads are allocated and freed at a high rate.
-    // With glibc's defaults the top of the heap goes back to the kernel and is faulted in and
-    // cleared again batch after batch: page faults took ~6 % of the CPU in the 4 KiB fan-out and
-    // its throughput swung 2x between runs. Keep up to 64 MiB of freed heap for reuse instead.
+    // Keep up to 64 MiB of freed heap for reuse rather than giving it back to the kernel batch
+    // after batch; the measurement is in BENCHMARKS.md ("Tuning constants").
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
     // Every client is a descriptor: take all the kernel allows this process.

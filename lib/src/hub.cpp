@@ -21,9 +21,8 @@ namespace {
 // that the first message in it is not held back long.
 constexpr std::size_t max_batch_messages = 1024;
 constexpr std::size_t max_batch_bytes = std::size_t{256} * 1024;
-// Event-loop turns without a new message after which the sender stops gathering and sends. A
-// reader takes a few turns per message (more for a larger one): 6 keeps a burst of 4 KiB
-// messages in one batch (3x the deliveries of 2 on 100 subscribers) at no cost for 64 B ones.
+// Event-loop turns without a new message after which the sender stops gathering and sends; why
+// 6 is in BENCHMARKS.md ("Tuning constants").
 constexpr int gather_idle_turns = 6;
 
 } // namespace
