@@ -98,13 +98,14 @@ std::string bio_string(BIO* b) {
     return std::string(data, static_cast<std::size_t>(n));
 }
 
-struct rsa_pair {
+struct key_pair {
     std::string private_pem;
     std::string public_pem;
 };
 
-rsa_pair generate_rsa() {
-    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_RSA_gen(2048), &EVP_PKEY_free);
+using pkey_ptr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
+
+key_pair pem_pair(const pkey_ptr& key) {
     BOOST_REQUIRE(key != nullptr);
     std::unique_ptr<BIO, decltype(&BIO_free)> priv(BIO_new(BIO_s_mem()), &BIO_free);
     std::unique_ptr<BIO, decltype(&BIO_free)> pub(BIO_new(BIO_s_mem()), &BIO_free);
@@ -114,10 +115,18 @@ rsa_pair generate_rsa() {
     return {bio_string(priv.get()), bio_string(pub.get())};
 }
 
-// The server's key pair, made for this run and written to a temporary file for --jwt-public-key.
+key_pair generate_rsa() {
+    return pem_pair(pkey_ptr(EVP_RSA_gen(2048), &EVP_PKEY_free));
+}
+
+key_pair generate_p521() {
+    return pem_pair(pkey_ptr(EVP_EC_gen("P-521"), &EVP_PKEY_free));
+}
+
+// A key pair made for this run, its public key written to a temporary file for --jwt-public-key.
 struct public_key_file {
-    public_key_file()
-        : keys(generate_rsa()) {
+    explicit public_key_file(key_pair generated)
+        : keys(std::move(generated)) {
         std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-jwt-XXXXXX.pem").string();
         const int fd = ::mkstemps(tmpl.data(), 4);
         BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemps failed");
@@ -127,13 +136,14 @@ struct public_key_file {
     }
     ~public_key_file() { std::remove(path.c_str()); }
 
-    rsa_pair keys;
+    key_pair keys;
     std::string path;
 };
 
 struct rs256_server : public_key_file, server_fixture {
     rs256_server()
-        : server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
+        : public_key_file(generate_rsa())
+        , server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
 };
 
 // ---- Claims and options -------------------------------------------------------------------------
@@ -173,37 +183,10 @@ struct secret_file_server : secret_file, server_fixture {
         : server_fixture(wshub_args(1, {"--jwt-secret-file", path})) {}
 };
 
-// A P-521 key pair for ES512, in a file for --jwt-public-key.
-// A P-521 key pair made for this run; the public key in a temporary file for --jwt-public-key.
-struct ec_key_file {
-    static rsa_pair generate() {
-        std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-521"), &EVP_PKEY_free);
-        BOOST_REQUIRE(key != nullptr);
-        std::unique_ptr<BIO, decltype(&BIO_free)> priv(BIO_new(BIO_s_mem()), &BIO_free);
-        std::unique_ptr<BIO, decltype(&BIO_free)> pub(BIO_new(BIO_s_mem()), &BIO_free);
-        BOOST_REQUIRE(
-            PEM_write_bio_PrivateKey(priv.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) == 1);
-        BOOST_REQUIRE(PEM_write_bio_PUBKEY(pub.get(), key.get()) == 1);
-        return {bio_string(priv.get()), bio_string(pub.get())};
-    }
-    ec_key_file()
-        : keys(generate()) {
-        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-jwt-XXXXXX.pem").string();
-        const int fd = ::mkstemps(tmpl.data(), 4);
-        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemps failed");
-        ::close(fd);
-        path = tmpl;
-        std::ofstream(path) << keys.public_pem;
-    }
-    ~ec_key_file() { std::remove(path.c_str()); }
-
-    rsa_pair keys;
-    std::string path;
-};
-
-struct es512_server : ec_key_file, server_fixture {
+struct es512_server : public_key_file, server_fixture {
     es512_server()
-        : server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
+        : public_key_file(generate_p521())
+        , server_fixture(wshub_args(1, {"--jwt-public-key", path})) {}
 };
 
 } // namespace
@@ -434,7 +417,7 @@ BOOST_FIXTURE_TEST_CASE(es512_token_verified_with_the_public_key, es512_server) 
     const auto token = make_token(JWT_ALG_ES512, keys.private_pem, valid_claims("ec-user"));
     raw_connection c(io);
     expect_admitted_as(*this, c, upgrade_with_bearer(*this, c, token), "ec-user");
-    const auto foreign = make_token(JWT_ALG_ES512, generate().private_pem, valid_claims("stranger"));
+    const auto foreign = make_token(JWT_ALG_ES512, generate_p521().private_pem, valid_claims("stranger"));
     raw_connection f(io);
     expect_unauthorized(upgrade_with_bearer(*this, f, foreign), "signature");
 }
