@@ -7,7 +7,8 @@
 namespace wshub {
 
 struct log_exception {
-    explicit log_exception(const char* what) : what(what) {}
+    explicit log_exception(const char* what)
+        : what(what) {}
     const char* what;
     void operator()(const std::exception_ptr& e) const {
         if (!e) return;

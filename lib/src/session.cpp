@@ -284,12 +284,13 @@ void session::start_writer() {
     writer_running_ = true;
     // The writer coroutine exists only while the outbox has bytes: an idle client keeps no
     // writer frame. The completion handler holds the session until the writer has ended.
-    asio::co_spawn(socket_.get_executor(), writer(), [self = shared_from_this()](const std::exception_ptr& e) {
-        if (!e) return;
-        log_exception{"writer"}(e);
-        self->force_close();
-        self->writer_done();
-    });
+    asio::co_spawn(socket_.get_executor(), writer(),
+                   [self = shared_from_this()](const std::exception_ptr& e) {
+                       if (!e) return;
+                       log_exception{"writer"}(e);
+                       self->force_close();
+                       self->writer_done();
+                   });
 }
 
 void session::writer_done() {

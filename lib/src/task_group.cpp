@@ -37,13 +37,14 @@ void task_group::spawn(asio::io_context& ctx, asio::awaitable<void> task, const 
         members_.push_back(m);
         ++running_;
     }
-    asio::co_spawn(ctx, as_group_member(std::move(task)),
-                   asio::bind_cancellation_slot(m->signal.slot(), [this, m, name](const std::exception_ptr& e) {
-                       log_exception{name}(e);
-                       m->running = false;
-                       std::lock_guard lock(mutex_);
-                       if (--running_ == 0) all_done_.set();
-                   }));
+    asio::co_spawn(
+        ctx, as_group_member(std::move(task)),
+        asio::bind_cancellation_slot(m->signal.slot(), [this, m, name](const std::exception_ptr& e) {
+            log_exception{name}(e);
+            m->running = false;
+            std::lock_guard lock(mutex_);
+            if (--running_ == 0) all_done_.set();
+        }));
 }
 
 void task_group::emit(asio::cancellation_type type) {

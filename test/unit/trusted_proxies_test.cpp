@@ -45,7 +45,8 @@ BOOST_AUTO_TEST_CASE(an_empty_list_trusts_nobody) {
 }
 
 BOOST_AUTO_TEST_CASE(entries_that_are_not_addresses_are_refused_by_name) {
-    for (const char* bad : {"proxy.local", "10.0.0.0/33", "::1/129", "10.0.0.1/", "1.2.3.4.5", "10.0.0.0/8/8"}) {
+    for (const char* bad :
+         {"proxy.local", "10.0.0.0/33", "::1/129", "10.0.0.1/", "1.2.3.4.5", "10.0.0.0/8/8"}) {
         try {
             trusted_proxies::parse(std::string("127.0.0.1,") + bad);
             BOOST_ERROR("accepted " << bad);
