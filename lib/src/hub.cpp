@@ -5,6 +5,7 @@
 #include "wshub/frame.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/experimental/parallel_group.hpp>
@@ -24,6 +25,12 @@ constexpr std::size_t max_batch_bytes = std::size_t{256} * 1024;
 // Event-loop turns without a new message after which the sender stops gathering and sends; why
 // 6 is in BENCHMARKS.md ("Tuning constants").
 constexpr int gather_idle_turns = 6;
+
+// The shards' part of a delivery or of the stop runs to its end: a stop forwarded into the
+// co_spawned operations on the other threads could reach one that had already finished.
+auto not_cancellable() {
+    return asio::bind_cancellation_slot(asio::cancellation_slot(), asio::use_awaitable);
+}
 
 } // namespace
 
@@ -90,7 +97,7 @@ asio::awaitable<void> hub::stop_publishing() {
     for (auto& s : shards_)
         ops.push_back(asio::co_spawn(s->context(), stop_one(*s), asio::deferred));
     co_await asio::experimental::make_parallel_group(std::move(ops))
-        .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+        .async_wait(asio::experimental::wait_for_all(), not_cancellable());
 }
 
 template <class Drain>
@@ -143,7 +150,7 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
     for (auto& s : shards_)
         ops.push_back(asio::co_spawn(s->context(), s->deliver(shared), asio::deferred));
     co_await asio::experimental::make_parallel_group(std::move(ops))
-        .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+        .async_wait(asio::experimental::wait_for_all(), not_cancellable());
 }
 
 } // namespace wshub
