@@ -194,7 +194,6 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
 
         const std::string_view path = std::string_view(req.target()).substr(0, req.target().find('?'));
         if (reply.status >= 400 && path == "/im") {
-            state.counters.rejected_upgrades.fetch_add(1, std::memory_order_relaxed);
             // The query is not logged: it may carry a token.
             spdlog::info("refused {} {} from {}: {} {}", client_text{std::string_view(req.method_string())},
                          client_text{path}, client_name, reply.status,

@@ -122,7 +122,6 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
     for (auto& m : batch)
         total += frame_header_size(m.payload.size()) + m.payload.size();
     frames->bytes.reserve(total);
-    frames->first_seq = seq_ + 1;
     for (auto& m : batch) {
         m.seq = ++seq_;
         if (m.receipt) { // before the shards deliver the batch, so its sender sees it numbered
@@ -132,7 +131,6 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
         append_frame(frames->bytes, opcode_for(m.kind), m.payload);
     }
     frames->last_seq = seq_;
-    frames->messages = batch.size();
     batch.clear();
 
     // Each shard enqueues on its own thread; wait for all of them so that one batch is fully

@@ -34,8 +34,6 @@ class hub {
     // delivered, and it returns; the forced stop (`terminal`) ends it at once.
     boost::asio::awaitable<void> run_sender();
 
-    std::uint64_t last_seq() const noexcept { return seq_; }
-
   private:
     template <class Drain>
     boost::asio::awaitable<void> gather_more(std::vector<message>& batch, std::size_t& batch_bytes,

@@ -134,11 +134,6 @@ void server::request_stop() {
     impl_->stop_requested.set();
 }
 
-server_stats server::stats() const {
-    const auto& c = impl_->state.counters;
-    return {c.sessions.load(), c.sessions_total.load(), c.messages_in.load(), c.overflow_closes.load()};
-}
-
 void server::run(bool handle_signals) {
     auto& m = *impl_;
     auto& main = m.main_context();

@@ -17,10 +17,8 @@ class hub;
 
 struct server_counters {
     std::atomic<std::size_t> sessions{0};            // open WebSocket sessions
-    std::atomic<std::uint64_t> sessions_total{0};    // accepted since start
     std::atomic<std::uint64_t> messages_in{0};       // messages clients sent
     std::atomic<std::uint64_t> overflow_closes{0};   // clients closed for a full outbox
-    std::atomic<std::uint64_t> rejected_upgrades{0}; // 4xx/5xx answers to /im
     std::atomic<std::uint64_t> rate_limit_closes{0}; // clients closed for sending too much
     std::atomic<std::uint64_t> idle_closes{0};       // clients dropped after --idle-timeout
 };

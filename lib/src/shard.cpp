@@ -21,7 +21,6 @@ void shard::add(session& s) {
     s.registry_index = sessions_.size();
     sessions_.push_back(&s);
     state_.counters.sessions.fetch_add(1, std::memory_order_relaxed);
-    state_.counters.sessions_total.fetch_add(1, std::memory_order_relaxed);
 }
 
 void shard::remove(session& s) {

@@ -47,10 +47,8 @@ inline opcode opcode_for(payload_kind k) noexcept {
 
 // Frames encoded once by the sender and shared, read-only, by every client's queue.
 struct frame_batch {
-    std::string bytes;           // whole frames, back to back
-    std::uint64_t first_seq = 0; // seq of the first and last message in it
-    std::uint64_t last_seq = 0;
-    std::size_t messages = 0;
+    std::string bytes;          // whole frames, back to back
+    std::uint64_t last_seq = 0; // seq of the last message in it
 };
 using frame_batch_ptr = std::shared_ptr<const frame_batch>;
 

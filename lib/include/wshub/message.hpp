@@ -1,4 +1,4 @@
-// What flows from the readers (and, later, a publish API or a bus) through the inbox to the sender.
+// What flows through the hub's inbox to the sender: today the messages clients send.
 #pragma once
 
 #include <atomic>
@@ -11,8 +11,8 @@ namespace wshub {
 
 enum class payload_kind : std::uint8_t { text, binary };
 
-// Who a message is for. Clients' own messages go to everyone, as in the seed; targeted push
-// (user ids, channels) arrives with the publish API and is routed by the shards.
+// Who a message is for: every client, the clients of some users, or one channel's subscribers.
+// Clients' own messages go to everyone, the only target the shards deliver to so far.
 enum class target_kind : std::uint8_t { all, users, channel };
 
 struct message_target {

@@ -10,13 +10,6 @@
 
 namespace wshub {
 
-struct server_stats {
-    std::size_t sessions = 0;
-    std::uint64_t sessions_total = 0;
-    std::uint64_t messages_in = 0;
-    std::uint64_t overflow_closes = 0;
-};
-
 class server {
   public:
     // Binds and listens right away; throws std::system_error if the address cannot be used.
@@ -36,8 +29,6 @@ class server {
 
     // Requests the stop. Thread safety: any thread, any number of times.
     void request_stop();
-
-    server_stats stats() const;
 
   private:
     struct impl;
