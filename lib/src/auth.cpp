@@ -1,6 +1,6 @@
 #include "wshub/auth.hpp"
 
-#include "text.hpp"
+#include "ascii.hpp"
 
 #include <algorithm>
 #include <array>
@@ -22,11 +22,11 @@ namespace wshub {
 
 namespace {
 
-using text::trim;
+using ascii::trim;
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                      [](char x, char y) { return text::lower(x) == text::lower(y); });
+                      [](char x, char y) { return ascii::lower(x) == ascii::lower(y); });
 }
 
 // Value of a base64url digit (RFC 4648 section 5), or -1.

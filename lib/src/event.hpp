@@ -19,8 +19,8 @@ class event {
     // Thread safety: any thread. A full channel means the event is already set.
     void set() { channel_.try_send(boost::system::error_code{}); }
 
-    // Completes on the event's executor once set(). Cancellation: per-operation (throws
-    // operation_aborted), the event stays as it was.
+    // Completes once set(). Event's executor; cancellation: per-operation (throws
+    // operation_aborted; the event stays as it was).
     boost::asio::awaitable<void> wait() {
         co_await channel_.async_receive(boost::asio::use_awaitable);
         set(); // stays set for the next wait

@@ -11,7 +11,7 @@ namespace wshub {
 namespace {
 
 // The opcode as it is on the wire, where it may be none of the known ones.
-constexpr std::uint8_t raw(opcode op) noexcept {
+constexpr std::uint8_t wire_value(opcode op) noexcept {
     return static_cast<std::uint8_t>(op);
 }
 
@@ -74,7 +74,7 @@ std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
         if (remaining_ > 0) {
             if (in.empty()) return std::nullopt;
             const auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, in.size()));
-            std::string& into = opcode_ >= raw(opcode::close) ? control_ : message_;
+            std::string& into = opcode_ >= wire_value(opcode::close) ? control_ : message_;
             const std::size_t old = into.size();
             into.append(in.data(), n);
             unmask(into.data() + old, n, mask_, unmasked_);
@@ -83,7 +83,7 @@ std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
             in = in.subspan(n);
             // Text is judged as it arrives: bytes that no valid UTF-8 could continue end the
             // connection now, not after a message limit's worth of them.
-            if (opcode_ < raw(opcode::close) && message_text_ &&
+            if (opcode_ < wire_value(opcode::close) && message_text_ &&
                 !text_.feed(std::string_view(into).substr(old)))
                 return fail(close_status::bad_payload, "text message is not UTF-8");
             if (remaining_ > 0) return std::nullopt;
@@ -122,28 +122,28 @@ std::optional<frame_event> frame_parser::start_frame() {
     std::memcpy(mask_.data(), header_.data() + at, 4);
 
     switch (opcode_) {
-    case raw(opcode::close):
-    case raw(opcode::ping):
-    case raw(opcode::pong):
+    case wire_value(opcode::close):
+    case wire_value(opcode::ping):
+    case wire_value(opcode::pong):
         if (!fin_) return fail(close_status::protocol_error, "fragmented control frame");
         if (length > max_control_payload)
             return fail(close_status::protocol_error, "control frame over 125 bytes");
         break;
-    case raw(opcode::continuation):
+    case wire_value(opcode::continuation):
         if (!in_message_)
             return fail(close_status::protocol_error, "continuation frame with no message to continue");
         break;
-    case raw(opcode::text):
-    case raw(opcode::binary):
+    case wire_value(opcode::text):
+    case wire_value(opcode::binary):
         if (in_message_) return fail(close_status::protocol_error, "new message inside a fragmented one");
         in_message_ = true;
-        message_text_ = opcode_ == raw(opcode::text);
+        message_text_ = opcode_ == wire_value(opcode::text);
         text_.reset();
         break;
     default:
         return fail(close_status::protocol_error, fmt::format("unknown opcode {}", opcode_));
     }
-    if (opcode_ < raw(opcode::close)) {
+    if (opcode_ < wire_value(opcode::close)) {
         // message_ never holds more than the limit, so the sum cannot overflow.
         if (length > max_message_size_ || message_.size() + length > max_message_size_)
             return fail(close_status::too_big, fmt::format("message over {} bytes", max_message_size_));
@@ -162,15 +162,15 @@ std::optional<frame_event> frame_parser::start_frame() {
 std::optional<frame_event> frame_parser::finish_frame() {
     in_frame_ = false;
     switch (opcode_) {
-    case raw(opcode::ping): {
+    case wire_value(opcode::ping): {
         frame_event e{frame_event::kind::ping, false, 0, std::move(control_)};
         control_ = std::string();
         return e;
     }
-    case raw(opcode::pong):
+    case wire_value(opcode::pong):
         control_.clear();
         return frame_event{frame_event::kind::pong, false, 0, {}};
-    case raw(opcode::close): {
+    case wire_value(opcode::close): {
         std::uint16_t code = 0;
         std::string reason;
         if (control_.size() == 1)

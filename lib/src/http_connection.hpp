@@ -9,7 +9,8 @@ namespace wshub {
 
 class shard;
 
-// Runs on the shard's thread until the connection ends.
+// Answers requests until the connection ends or becomes a session.
+// Shard thread; cancellation: none (timeouts end it; stopping the shard's io_context drops it).
 boost::asio::awaitable<void> serve_http(shard& owner, boost::asio::ip::tcp::socket socket);
 
 } // namespace wshub

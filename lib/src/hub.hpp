@@ -1,7 +1,7 @@
 // The hub: readers push what clients send into one inbox (an asio concurrent_channel); one sender
 // coroutine takes messages out in order, numbers them, encodes each frame once and hands the
 // batch to every shard, awaiting each shard's fan-out before it takes the next batch.
-// Anything else that produces messages (a publish API, a bus) feeds the same inbox.
+// The inbox is the one entry point for every producer of messages; today those are the readers.
 #pragma once
 
 #include "wshub/message.hpp"
@@ -26,21 +26,26 @@ class hub {
 
     // Queues a message for the sender, waiting while the inbox is full (that backpressure reaches
     // the publishing client through TCP). Returns false once the hub has stopped taking messages.
-    // Thread safety: any thread. Per-operation cancellation: none.
+    // Any thread; cancellation: none (the hub's stop ends a wait for room, with false).
     boost::asio::awaitable<bool> publish(message m);
 
-    // The one sender, on the sender context, as a member of the server's task group. On the
-    // polite stop (`total`) every shard's readers stop publishing, what the inbox already holds is
-    // delivered, and it returns; the forced stop (`terminal`) ends it at once.
+    // The one sender, as a member of the server's task group. On the polite stop (`total`) every
+    // shard's readers stop publishing, what the inbox already holds is delivered, and it returns;
+    // the forced stop (`terminal`) ends it at once.
+    // Sender thread; cancellation: the group's total (drain, then return) or terminal (return now).
     boost::asio::awaitable<void> run_sender();
 
   private:
+    // Adds to the batch what arrives within a few event-loop turns.
+    // Sender thread; cancellation: none (it ends after a few turns without a new message).
     template <class Drain>
     boost::asio::awaitable<void> gather_more(std::vector<message>& batch, std::size_t& batch_bytes,
                                              Drain& drain);
+    // Numbers and encodes the batch, hands it to every shard and waits until each has taken it.
+    // Sender thread; cancellation: none (every shard's delivery runs to its end).
     boost::asio::awaitable<void> fan_out(std::vector<message>& batch);
     // Runs shard::stop_publishing() on every shard's thread and waits for all of them: after it,
-    // no reader adds to the inbox.
+    // no reader adds to the inbox. Sender thread; cancellation: none.
     boost::asio::awaitable<void> stop_publishing();
 
     inbox_type inbox_;

@@ -10,8 +10,8 @@ namespace wshub {
 
 class shard;
 
-// Runs on the acceptor's executor until cancelled (the server's task group stops it; any
-// cancellation type ends it) or the acceptor is closed.
+// Hands each accepted connection to serve_http() on the next shard.
+// Acceptor's thread; cancellation: any type ends it, as does closing the acceptor.
 boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
                                          const std::vector<std::unique_ptr<shard>>& shards);
 

@@ -1,6 +1,6 @@
 #include "wshub/origin_policy.hpp"
 
-#include "text.hpp"
+#include "ascii.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -19,8 +19,8 @@ bool is_digit(char c) noexcept {
 bool is_hex(char c) noexcept {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-using text::lower;
-using text::trim;
+using ascii::lower;
+using ascii::trim;
 
 // The serialised origin (RFC 6454 section 6.2) that `s` denotes: lowercase scheme and host, no
 // default port, no path. Nothing else is accepted, so that two spellings of the same origin compare

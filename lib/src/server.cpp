@@ -28,8 +28,8 @@ struct server::impl {
     explicit impl(config cfg)
         : state(std::move(cfg))
         , shards(make_shards(state))
-        , the_hub(main_context(), state.cfg.inbox_capacity, shards) {
-        state.the_hub = &the_hub;
+        , message_hub(main_context(), state.cfg.inbox_capacity, shards) {
+        state.the_hub = &message_hub;
         asio::ip::tcp::endpoint ep(asio::ip::make_address(state.cfg.address), state.cfg.port);
         acceptor.open(ep.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -46,11 +46,11 @@ struct server::impl {
 
     asio::io_context& main_context() { return shards.front()->context(); }
 
-    // Main thread. Waits for the stop request, then stops the two task groups with one deadline:
+    // Waits for the stop request, then stops the two task groups with one deadline:
     // first what brings messages in (accepting stops, readers stop publishing, the inbox is
     // delivered), then the clients (1001 after each queue). A group still running at the
     // deadline is stopped by force, and after a last short grace the I/O threads stop whatever
-    // remains.
+    // remains. Main thread; cancellation: none.
     asio::awaitable<void> shutdown_sequence() {
         co_await stop_requested.wait();
         const auto deadline = std::chrono::steady_clock::now() + state.cfg.drain_timeout;
@@ -75,8 +75,8 @@ struct server::impl {
             s->context().stop();
     }
 
-    // Main thread. The first SIGINT/SIGTERM starts the shutdown; a second one ends the process
-    // at once. Cancellation: ends when the signal set is cancelled.
+    // The first SIGINT/SIGTERM starts the shutdown; a second one ends the process at once.
+    // Main thread; cancellation: ends when the signal set is cancelled or destroyed.
     asio::awaitable<void> watch_signals() {
         auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
         if (ec) co_return;
@@ -94,7 +94,7 @@ struct server::impl {
 
     server_state state;
     std::vector<std::unique_ptr<shard>> shards;
-    hub the_hub;
+    hub message_hub; // the inbox and the sender
     asio::ip::tcp::acceptor acceptor{main_context()};
     asio::signal_set signals{main_context()};
     event stop_requested{main_context().get_executor()};
@@ -139,7 +139,7 @@ void server::run(bool handle_signals) {
     auto& main = m.main_context();
 
     m.producers.spawn(main, accept_loop(m.acceptor, m.shards), "listener");
-    m.producers.spawn(main, m.the_hub.run_sender(), "sender");
+    m.producers.spawn(main, m.message_hub.run_sender(), "sender");
     for (auto& s : m.shards)
         m.clients.spawn(s->context(), s->run(), "shard");
     asio::co_spawn(main, m.shutdown_sequence(), log_exception("shutdown"));

@@ -38,7 +38,7 @@ struct server_state {
     const trusted_proxies proxies;
     connection_limits limits;
     connection_limits http_limits; // connections that have not upgraded
-    hub* the_hub = nullptr;
+    hub* the_hub = nullptr;        // where the sessions publish what their clients send
     server_counters counters;
     // Set when the shutdown begins: upgrades from then on are refused with 503.
     std::atomic<bool> draining{false};

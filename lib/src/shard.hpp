@@ -30,13 +30,14 @@ class shard {
     std::size_t size() const noexcept { return sessions_.size(); }
 
     // Hands one batch to every session of this shard. Per-client cost: one queue push or one
-    // non-blocking write, never a wait.
+    // non-blocking write, never a wait. Shard thread; cancellation: none (it never suspends).
     boost::asio::awaitable<void> deliver(frame_batch_ptr batch);
 
     // The shard's member of the server's task group, on its thread. Until the stop it pings
     // silent clients and drops those past the idle timeout (one timer per shard, not per
     // connection). The polite stop (`total`) closes every client with 1001 after its queue, the
     // forced one (`terminal`) closes their sockets; it returns when the last client has gone.
+    // Shard thread; cancellation: the group's total (close politely) then terminal (close now).
     boost::asio::awaitable<void> run();
 
     // Readers of this shard stop handing messages to the hub (shard thread only).

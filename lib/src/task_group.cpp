@@ -17,7 +17,7 @@ namespace {
 
 // Lets `total` through to the awaited operation (a coroutine lets only `terminal` through by
 // default) and keeps awaiting once cancelled, so a task can wind down after the polite stop
-// and still be cut short by the forced one.
+// and still be cut short by the forced one. The task's thread; cancellation: as just said.
 asio::awaitable<void> as_group_member(asio::awaitable<void> task) {
     co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
     co_await asio::this_coro::throw_if_cancelled(false);

@@ -30,12 +30,12 @@ class task_group {
     // Asks every task still running to stop (`total`: politely; `terminal`: now). Any thread.
     void emit(boost::asio::cancellation_type type);
 
-    // True once every task has ended, false if `deadline` came first. Home thread; cancellation:
-    // none.
+    // True once every task has ended, false if `deadline` came first.
+    // Home thread; cancellation: none.
     boost::asio::awaitable<bool> wait_until(std::chrono::steady_clock::time_point deadline);
 
     // The stop the calling task has been asked for so far: none, total or terminal. For the
-    // task's own checks between steps. Task thread only.
+    // task's own checks between steps. Task thread only; cancellation: none (it never suspends).
     static boost::asio::awaitable<boost::asio::cancellation_type> requested_stop();
 
   private:

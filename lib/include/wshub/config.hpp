@@ -50,8 +50,9 @@ struct config {
     // is dropped: slow or half-open peers must not hold a connection slot forever.
     std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
 
-    // The server pings an idle client this often and drops it when two intervals pass in silence;
-    // below nginx's default 60 s proxy_read_timeout so that proxied idle clients stay connected.
+    // The server pings a client that has been silent this long, and again every interval while
+    // it stays silent (--idle-timeout decides when it is dropped); below nginx's default 60 s
+    // proxy_read_timeout so that proxied idle clients stay connected.
     std::chrono::milliseconds ping_interval{std::chrono::seconds(25)};
 
     // Silence from a client (no whole frame: message, ping or pong) for this long drops it; a

@@ -30,9 +30,10 @@ class origin_policy {
     // than pass by default.
     bool allowed(std::string_view origin_header) const;
 
+    // Whether every origin (and a missing one) is allowed: an empty list or "*".
     bool allows_any() const noexcept { return any_; }
 
-    // The normalised entries, for logging the effective policy.
+    // The normalised entries: what parse() made of the list (checked by the tests and the fuzzer).
     const std::vector<std::string>& origins() const noexcept { return origins_; }
 
   private:

@@ -1,9 +1,10 @@
-// Small ASCII helpers for header values, shared by the parsers of untrusted input.
+// ASCII case folding and HTTP white-space trimming for header values, shared by the parsers of
+// untrusted input (origins, Authorization).
 #pragma once
 
 #include <string_view>
 
-namespace wshub::text {
+namespace wshub::ascii {
 
 // Without leading and trailing spaces and tabs (HTTP's optional white space).
 constexpr std::string_view trim(std::string_view s) noexcept {
@@ -14,8 +15,9 @@ constexpr std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
+// ASCII lowercase; every other byte as it is.
 constexpr char lower(char c) noexcept {
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-} // namespace wshub::text
+} // namespace wshub::ascii
