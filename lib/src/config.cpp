@@ -23,6 +23,7 @@ void config::validate() const {
         fail("--socket-send-buffer must be 0 (the kernel's default) or between 4096 and 1073741824");
     if (max_message_size < 1) fail("--max-message-size must be at least 1");
     if (inbox_capacity < 1) fail("--inbox-capacity must be at least 1");
+    if (inbox_bytes < 1024) fail("--inbox-bytes must be at least 1024");
     if (drain_timeout.count() < 0) fail("--drain-timeout must not be negative");
     if (handshake_timeout.count() <= 0) fail("--handshake-timeout must be positive");
     if (ping_interval.count() <= 0) fail("--ping-interval must be positive");
@@ -90,6 +91,8 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "largest message a client may send; larger gets close 1009")
         ("inbox-capacity", po::value(&c.inbox_capacity)->default_value(defaults.inbox_capacity),
             "messages buffered between the readers and the sender")
+        ("inbox-bytes", po::value(&c.inbox_bytes)->default_value(defaults.inbox_bytes),
+            "payload bytes buffered between the readers and the sender (a larger message still enters an empty inbox)")
         ("drain-timeout", po::value(&drain)->default_value(drain), "seconds clients get on shutdown to receive what is queued")
         ("handshake-timeout", po::value(&handshake)->default_value(handshake),
             "seconds to finish the HTTP request and the WebSocket close handshake")

@@ -4,7 +4,6 @@
 #include "task_group.hpp"
 #include "wshub/frame.hpp"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -34,20 +33,13 @@ auto not_cancellable() {
 
 } // namespace
 
-hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity,
+hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity, std::size_t inbox_bytes,
          const std::vector<std::unique_ptr<shard>>& shards)
-    : inbox_(sender_context, inbox_capacity)
+    : inbox_(sender_context, inbox_capacity, inbox_bytes)
     , shards_(shards) {}
 
 asio::awaitable<bool> hub::publish(message m) {
-    // Most of the time the inbox has room: no suspension, no trip through the event loop.
-    // try_send moves from m only when it succeeds, so m is still whole on the slow path below.
-    if (inbox_.try_send(boost::system::error_code{}, std::move(m))) co_return true;
-    if (!inbox_.is_open()) co_return false;
-    // NOLINTNEXTLINE(bugprone-use-after-move): see above
-    auto [ec] = co_await inbox_.async_send(boost::system::error_code{}, std::move(m),
-                                           asio::as_tuple(asio::use_awaitable));
-    co_return !ec;
+    return inbox_.send(std::move(m));
 }
 
 asio::awaitable<void> hub::run_sender() {
@@ -65,7 +57,7 @@ asio::awaitable<void> hub::run_sender() {
     };
 
     while (co_await task_group::requested_stop() == asio::cancellation_type::none) {
-        auto [ec, first] = co_await inbox_.async_receive(asio::as_tuple(asio::use_awaitable));
+        auto [ec, first] = co_await inbox_.receive();
         if (ec) break; // the stop cancelled the wait
         take(ec, std::move(first));
         drain();

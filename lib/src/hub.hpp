@@ -1,13 +1,13 @@
-// The hub: readers push what clients send into one inbox (an asio concurrent_channel); one sender
+// The hub: readers push what clients send into one inbox (bounded in messages and bytes); one sender
 // coroutine takes messages out in order, numbers them, encodes each frame once and hands the
 // batch to every shard, awaiting each shard's fan-out before it takes the next batch.
 // The inbox is the one entry point for every producer of messages; today those are the readers.
 #pragma once
 
+#include "wshub/inbox.hpp"
 #include "wshub/message.hpp"
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <vector>
@@ -18,15 +18,13 @@ class shard;
 
 class hub {
   public:
-    using inbox_type =
-        boost::asio::experimental::concurrent_channel<void(boost::system::error_code, message)>;
-
-    hub(boost::asio::io_context& sender_context, std::size_t inbox_capacity,
+    hub(boost::asio::io_context& sender_context, std::size_t inbox_capacity, std::size_t inbox_bytes,
         const std::vector<std::unique_ptr<shard>>& shards);
 
-    // Queues a message for the sender, waiting while the inbox is full (that backpressure reaches
-    // the publishing client through TCP). Returns false once the hub has stopped taking messages.
-    // Any thread; cancellation: none (the hub's stop ends a wait for room, with false).
+    // Queues a message for the sender, waiting while the inbox is full in messages or bytes (that
+    // backpressure reaches the publishing client through TCP). Returns false once the hub has
+    // stopped taking messages. Any thread; cancellation: the hub's stop, or the caller's, ends a
+    // wait for room (false).
     boost::asio::awaitable<bool> publish(message m);
 
     // The one sender, as a member of the server's task group. On the polite stop (`total`) every
@@ -48,7 +46,7 @@ class hub {
     // no reader adds to the inbox. Sender thread; cancellation: none.
     boost::asio::awaitable<void> stop_publishing();
 
-    inbox_type inbox_;
+    inbox inbox_;
     const std::vector<std::unique_ptr<shard>>& shards_;
     std::uint64_t seq_ = 0; // sender only
 };

@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(help_lists_every_flag) {
     BOOST_TEST(!r.cfg);
     for (auto flag :
          {"--address", "--port", "--threads", "--max-queued-bytes", "--max-message-size", "--drain-timeout",
-          "--handshake-timeout", "--ping-interval", "--log-level", "--inbox-capacity"})
+          "--handshake-timeout", "--ping-interval", "--log-level", "--inbox-capacity", "--inbox-bytes"})
         BOOST_TEST(r.help.find(flag) != std::string::npos, flag);
 }
 
@@ -61,6 +61,13 @@ BOOST_AUTO_TEST_CASE(nonsense_is_refused_with_the_flag_named) {
     BOOST_TEST(refused({"--log-level", "loud"}, "log-level"));
     BOOST_TEST(refused({"--ping-interval", "0"}, "ping-interval"));
     BOOST_TEST(refused({"--bogus"}, "bogus"));
+    BOOST_TEST(refused({"--inbox-bytes", "1000"}, "inbox-bytes"));
+}
+
+BOOST_AUTO_TEST_CASE(inbox_bytes_has_a_default_and_is_read) {
+    BOOST_TEST(parse({}).cfg->inbox_bytes == std::size_t{64} * 1024 * 1024);
+    BOOST_TEST(parse({"--inbox-bytes", "4096"}).cfg->inbox_bytes == 4096u);
+    BOOST_TEST(parse({}, {"WSHUB_INBOX_BYTES=2048"}).cfg->inbox_bytes == 2048u);
 }
 
 BOOST_AUTO_TEST_CASE(jwt_flags_are_parsed_and_checked) {

@@ -41,6 +41,9 @@ struct config {
 
     // Messages the readers may have queued for the sender before a reader waits (the seed's 1024).
     std::size_t inbox_capacity = 1024;
+    // ... and their payload bytes: 1024 messages of --max-message-size could hold 1 GiB. A message
+    // larger than this still enters an empty inbox.
+    std::size_t inbox_bytes = std::size_t{64} * 1024 * 1024;
 
     // On SIGINT/SIGTERM: how long clients get to receive what is queued for them and the close frame
     // before their sockets are closed anyway.
