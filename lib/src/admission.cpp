@@ -21,7 +21,8 @@ http_reply challenge(std::string_view why) {
 } // namespace
 
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
-                                          const upgrade_fields& fields, std::int64_t now_unix) {
+                                          const upgrade_fields& fields, std::int64_t now_unix,
+                                          upgrade_rate_limit::time_point now) {
     auto handshake = accept_websocket_handshake({fields.has_host, fields.sec_websocket_key,
                                                  fields.sec_websocket_version, fields.offered_subprotocols});
     if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
@@ -30,6 +31,10 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
 
     std::optional<std::int64_t> valid_until;
     if (policy.jwt) {
+        // A signature check can cost milliseconds of this thread: an address that asks too often
+        // is refused before its token is looked at.
+        if (policy.upgrade_rate && !policy.upgrade_rate->try_admit(fields.peer, now))
+            return refuse(429, "too many upgrades from this address; retry later");
         const auto token = extract_token(fields.authorization, upgrade.token);
         if (!token) return challenge("missing token: send Authorization: Bearer <jwt> or ?token=<jwt>");
         auto verified = policy.jwt->verify(*token, now_unix);

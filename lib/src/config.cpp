@@ -30,6 +30,8 @@ void config::validate() const {
     if (idle_timeout <= ping_interval) fail("--idle-timeout must be longer than --ping-interval");
     if (http_idle_timeout.count() <= 0) fail("--http-idle-timeout must be positive");
     wshub::trusted_proxies::parse(trusted_proxies); // throws naming the entry
+    if (!(max_upgrades_per_ip == 0 || (max_upgrades_per_ip >= 0.001 && max_upgrades_per_ip <= 1e6)))
+        fail("--max-upgrades-per-ip must be 0 (unlimited) or between 0.001 and 1000000");
     if (!(rate_limit == 0 || (rate_limit >= 1 && rate_limit < 1e12)))
         fail("--rate-limit must be 0 (unlimited) or at least 1 message per second");
     if (!(rate_limit_bytes == 0 || (rate_limit_bytes >= 1 && rate_limit_bytes < 1e15)))
@@ -112,6 +114,8 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "requests one HTTP connection may send before it is closed (0 = unlimited)")
         ("max-connections-per-user", po::value(&c.max_connections_per_user)->default_value(defaults.max_connections_per_user),
             "WebSocket sessions of one user id (0 = unlimited); more get 429")
+        ("max-upgrades-per-ip", po::value(&c.max_upgrades_per_ip)->default_value(defaults.max_upgrades_per_ip, "20"),
+            "with authentication, upgrades per second from one address, bursts of twice that (0 = unlimited); more get 429")
         ("trusted-proxies", po::value(&c.trusted_proxies)->default_value(""),
             "comma-separated proxy addresses/CIDRs whose X-Forwarded-For/X-Real-IP give the client address")
         ("rate-limit", po::value(&c.rate_limit)->default_value(defaults.rate_limit, "1000"),

@@ -79,7 +79,8 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
 // Admission's view of an upgrade request from `client`.
 std::variant<admission, http_reply> admit(server_state& state, const http::request<http::empty_body>& req,
                                           upgrade_request upgrade, const asio::ip::address& client) {
-    const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits};
+    const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits,
+                                  &state.upgrade_rate};
     const upgrade_fields fields{req.count(http::field::host) > 0,
                                 as_view(req[http::field::sec_websocket_key]),
                                 as_view(req[http::field::sec_websocket_version]),
@@ -90,7 +91,7 @@ std::variant<admission, http_reply> admit(server_state& state, const http::reque
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
-    return wshub::admit(policy, std::move(upgrade), fields, now);
+    return wshub::admit(policy, std::move(upgrade), fields, now, std::chrono::steady_clock::now());
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include "wshub/connection_limits.hpp"
 #include "wshub/origin_policy.hpp"
 #include "wshub/trusted_proxies.hpp"
+#include "wshub/upgrade_rate_limit.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -30,15 +31,17 @@ struct server_state {
         , jwt(make_jwt_verifier(cfg))
         , proxies(trusted_proxies::parse(cfg.trusted_proxies))
         , limits(cfg.max_connections, cfg.max_connections_per_ip, cfg.max_connections_per_user)
-        , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip) {}
+        , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip)
+        , upgrade_rate(cfg.max_upgrades_per_ip) {}
 
     const config cfg;
     const origin_policy origins;
     const std::optional<jwt_verifier> jwt;
     const trusted_proxies proxies;
     connection_limits limits;
-    connection_limits http_limits; // connections that have not upgraded
-    hub* the_hub = nullptr;        // where the sessions publish what their clients send
+    connection_limits http_limits;   // connections that have not upgraded
+    upgrade_rate_limit upgrade_rate; // with authentication, upgrades per second per address
+    hub* the_hub = nullptr;          // where the sessions publish what their clients send
     server_counters counters;
     // Set when the shutdown begins: upgrades from then on are refused with 503.
     std::atomic<bool> draining{false};

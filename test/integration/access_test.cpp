@@ -2,7 +2,8 @@
 // authentication (--jwt-secret or --jwt-secret-file for HS256, --jwt-public-key for RS256 and
 // ES512, with --jwt-issuer, --jwt-audience and --jwt-leeway): 401 with a reason and a Bearer
 // challenge for a missing, expired, forged, unsigned or misaddressed token, 403 when the URL names
-// another user than the token, and the token's sub as the user id once admitted.
+// another user than the token, and the token's sub as the user id once admitted; with
+// authentication, an address past --max-upgrades-per-ip gets 429 before its token is checked.
 #include "jwt_tokens.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
@@ -447,6 +448,54 @@ BOOST_FIXTURE_TEST_CASE(a_session_is_closed_with_4001_when_its_token_expires, no
     other.send(client_frame(op_text, "still here"));
     BOOST_TEST(other.read_frame().payload == "still here");
     BOOST_TEST(server.wait_for_log("disconnect user_id=short-lived").has_value());
+}
+
+// ---- Upgrade rate per address -------------------------------------------------------------------
+
+// One upgrade per address, then none for 100 s (a burst of one at 0.01 a second): the second from
+// an address is refused within the test whatever the machine's speed. 127.0.0.1 is a trusted
+// proxy, so its requests count under the address X-Forwarded-For names.
+struct upgrade_rate_server : server_fixture {
+    upgrade_rate_server()
+        : server_fixture(wshub_args(1, {"--jwt-secret", hs_secret, "--max-upgrades-per-ip", "0.01",
+                                        "--trusted-proxies", "127.0.0.1"})) {}
+};
+
+void expect_too_many_upgrades(const raw_http_response& r) {
+    BOOST_TEST(r.status == 429u, "status " << r.status << " '" << r.body << "'");
+    BOOST_TEST(r.body == "too many upgrades from this address; retry later\n");
+}
+
+BOOST_FIXTURE_TEST_CASE(upgrades_past_max_upgrades_per_ip_get_429_before_the_token_is_checked,
+                        upgrade_rate_server) {
+    const auto token = make_token(JWT_ALG_HS256, hs_secret, valid_claims("rated"));
+    const auto forged =
+        make_token(JWT_ALG_HS256, "another-secret-of-the-same-length-0123456789", valid_claims("rated"));
+    const header_list bearer{{"Authorization", "Bearer " + token}};
+    raw_connection first(io);
+    BOOST_TEST(first.upgrade(port(), "/im", "http://127.0.0.1", bearer, "127.0.0.2").status == 101u);
+    {
+        // Refused before its signature is looked at: a forged token gets 429, not 401.
+        raw_connection again(io), forged_again(io);
+        expect_too_many_upgrades(again.upgrade(port(), "/im", "http://127.0.0.1", bearer, "127.0.0.2"));
+        expect_too_many_upgrades(forged_again.upgrade(port(), "/im", "http://127.0.0.1",
+                                                      {{"Authorization", "Bearer " + forged}}, "127.0.0.2"));
+    }
+    // Another address has its own count.
+    raw_connection other(io);
+    BOOST_TEST(other.upgrade(port(), "/im", "http://127.0.0.1", bearer, "127.0.0.3").status == 101u);
+
+    // Through the trusted proxy, the forwarded address is the one counted.
+    auto via_proxy = [&](raw_connection& c, const std::string& client) {
+        header_list h = bearer;
+        h.push_back({"X-Forwarded-For", client});
+        return c.upgrade(port(), "/im", "http://127.0.0.1", h, "127.0.0.1");
+    };
+    raw_connection p1(io), p2(io), p3(io);
+    BOOST_TEST(via_proxy(p1, "198.51.100.1").status == 101u);
+    expect_too_many_upgrades(via_proxy(p2, "198.51.100.1"));
+    BOOST_TEST(via_proxy(p3, "198.51.100.2").status == 101u);
+    BOOST_TEST(server.wait_for_log("refused GET /im from 198.51.100.1: 429").has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

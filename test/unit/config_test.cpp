@@ -159,11 +159,15 @@ BOOST_AUTO_TEST_CASE(per_user_limit_and_trusted_proxies_are_parsed_and_checked) 
     BOOST_REQUIRE(d.cfg);
     BOOST_TEST(d.cfg->max_connections_per_user == 0u);
     BOOST_TEST(d.cfg->trusted_proxies.empty());
+    BOOST_TEST(d.cfg->max_upgrades_per_ip == 20.0);
+    BOOST_TEST(parse({"--max-upgrades-per-ip", "0.5"}).cfg->max_upgrades_per_ip == 0.5);
+    BOOST_TEST(parse({}, {"WSHUB_MAX_UPGRADES_PER_IP=0"}).cfg->max_upgrades_per_ip == 0.0);
+    BOOST_CHECK_THROW(parse({"--max-upgrades-per-ip", "-1"}), std::invalid_argument);
     auto r = parse({"--max-connections-per-user", "3"}, {"WSHUB_TRUSTED_PROXIES=172.30.0.10, fd00::/8"});
     BOOST_REQUIRE(r.cfg);
     BOOST_TEST(r.cfg->max_connections_per_user == 3u);
     BOOST_TEST(r.cfg->trusted_proxies == "172.30.0.10, fd00::/8");
-    for (auto flag : {"--max-connections-per-user", "--trusted-proxies"})
+    for (auto flag : {"--max-connections-per-user", "--trusted-proxies", "--max-upgrades-per-ip"})
         BOOST_TEST(parse({"--help"}).help.find(flag) != std::string::npos, flag);
     try {
         parse({"--trusted-proxies", "127.0.0.1,nginx"});

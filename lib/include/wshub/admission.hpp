@@ -7,6 +7,7 @@
 #include "wshub/connection_limits.hpp"
 #include "wshub/http_routes.hpp"
 #include "wshub/origin_policy.hpp"
+#include "wshub/upgrade_rate_limit.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <cstdint>
@@ -34,6 +35,8 @@ struct admission_policy {
     const origin_policy& origins;
     const jwt_verifier* jwt = nullptr; // null: no authentication
     connection_limits& limits;
+    // Upgrades per second per address, counted for upgrades with a token to check (null: none).
+    upgrade_rate_limit* upgrade_rate = nullptr;
 };
 
 // An admitted upgrade: the session's user, the connection slot it holds, the 101 to send, and
@@ -46,12 +49,14 @@ struct admission {
     std::optional<std::int64_t> valid_until;
 };
 
-// Cheapest refusal first: the handshake's fields (400, 426), origin (403), token (401, or 403 when
-// the URL names another user than the token's subject), then a connection slot (503; 429 when the
-// user already has --max-connections-per-user sessions). `now_unix`
-// is the time tokens are checked against.
+// Cheapest refusal first: the handshake's fields (400, 426), origin (403), with authentication the
+// address's upgrade rate (429, before any signature is checked), token (401, or 403 when the URL
+// names another user than the token's subject), then a connection slot (503; 429 when the user
+// already has --max-connections-per-user sessions). `now_unix` is the time tokens are checked
+// against, `now` the time the upgrade rate is counted at.
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
-                                          const upgrade_fields& fields, std::int64_t now_unix);
+                                          const upgrade_fields& fields, std::int64_t now_unix,
+                                          upgrade_rate_limit::time_point now = {});
 
 // The 503 for a connection over the limits on connections that have not upgraded
 // (--max-http-connections, --max-http-connections-per-ip).

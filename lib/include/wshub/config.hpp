@@ -86,6 +86,13 @@ struct config {
     // trust, and a shared id (a kiosk, a bot) may legitimately hold many.
     std::size_t max_connections_per_user = 0;
 
+    // With authentication, upgrades per second from one address, in bursts of twice that
+    // (0 = unlimited): checking an RSA or ECDSA signature costs an I/O thread up to 2 ms, so an
+    // upgrade flood would delay every broadcast of that thread. Over it the upgrade gets 429
+    // before its token is checked. Loopback counts like any address; behind a proxy set
+    // --trusted-proxies, or the proxy's address is the one counted.
+    double max_upgrades_per_ip = 20;
+
     // Comma-separated addresses and CIDR networks (IPv4, IPv6) of reverse proxies: from these
     // peers the client's address is taken from X-Forwarded-For (or X-Real-IP), for the per-address
     // limits and the logs. Empty: no peer is believed, since any client can send those headers.
