@@ -1,3 +1,4 @@
+#include "ip_address.hpp"
 #include "wshub/connection_limits.hpp"
 
 #include <atomic>
@@ -6,15 +7,8 @@
 #include <vector>
 
 using namespace wshub;
+using wshub_test::addr;
 namespace ip = boost::asio::ip;
-
-namespace {
-
-ip::address addr(const char* s) {
-    return ip::make_address(s);
-}
-
-} // namespace
 
 BOOST_AUTO_TEST_SUITE(connection_limits_admission)
 

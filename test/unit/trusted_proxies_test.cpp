@@ -1,18 +1,11 @@
+#include "ip_address.hpp"
 #include "wshub/trusted_proxies.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <stdexcept>
 
 using namespace wshub;
-namespace ip = boost::asio::ip;
-
-namespace {
-
-ip::address addr(const char* s) {
-    return ip::make_address(s);
-}
-
-} // namespace
+using wshub_test::addr;
 
 BOOST_AUTO_TEST_SUITE(trusted_proxies_policy)
 
