@@ -101,16 +101,9 @@ std::string make_websocket_key() {
 // Origin names the same host and port as Host: some servers refuse a handshake without an Origin,
 // others (gorilla's default check) refuse one from another origin.
 std::string upgrade_request(const Endpoint& ep, std::string_view target, std::string_view key) {
-    std::string host = ep.family == AF_INET6 ? fmt::format("[{}]", ep.host) : ep.host;
-    return fmt::format("GET {} HTTP/1.1\r\n"
-                       "Host: {}:{}\r\n"
-                       "Upgrade: websocket\r\n"
-                       "Connection: Upgrade\r\n"
-                       "Sec-WebSocket-Key: {}\r\n"
-                       "Sec-WebSocket-Version: 13\r\n"
-                       "Origin: http://{}:{}\r\n"
-                       "\r\n",
-                       target, host, ep.port, key, host, ep.port);
+    const std::string host = ep.family == AF_INET6 ? fmt::format("[{}]:{}", ep.host, ep.port)
+                                                   : fmt::format("{}:{}", ep.host, ep.port);
+    return client_wire::upgrade_request(host, target, key, "http://" + host);
 }
 
 HandshakeStatus parse_upgrade_response(std::string_view buf, size_t& header_len) {
@@ -123,47 +116,6 @@ HandshakeStatus parse_upgrade_response(std::string_view buf, size_t& header_len)
     if (sp == std::string_view::npos || sp > end) return HandshakeStatus::rejected;
     return buf.substr(sp + 1, 4) == "101 " || buf.substr(sp + 1, 5) == "101\r\n" ? HandshakeStatus::accepted
                                                                                  : HandshakeStatus::rejected;
-}
-
-size_t put_client_header(uint8_t* out, uint8_t opcode, size_t n, uint32_t mask) {
-    size_t h = 0;
-    out[h++] = static_cast<uint8_t>(0x80 | opcode);
-    if (n < 126) {
-        out[h++] = static_cast<uint8_t>(0x80 | n);
-    } else if (n < 65536) {
-        out[h++] = 0x80 | 126;
-        out[h++] = static_cast<uint8_t>(n >> 8);
-        out[h++] = static_cast<uint8_t>(n);
-    } else {
-        out[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; --i)
-            out[h++] = static_cast<uint8_t>(static_cast<uint64_t>(n) >> (8 * i));
-    }
-    std::memcpy(out + h, &mask, 4);
-    return h + 4;
-}
-
-void mask_payload(uint8_t* p, size_t n, uint32_t mask) {
-    // the key is applied byte-wise from its first byte; as memcpy'd it repeats every 4 bytes
-    uint64_t m8 = (uint64_t{mask} << 32) | mask;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t x;
-        std::memcpy(&x, p + i, 8);
-        x ^= m8;
-        std::memcpy(p + i, &x, 8);
-    }
-    uint8_t key[4];
-    std::memcpy(key, &mask, 4);
-    for (; i < n; ++i)
-        p[i] ^= key[i & 3];
-}
-
-size_t put_client_frame(uint8_t* out, uint8_t opcode, const uint8_t* payload, size_t n, uint32_t mask) {
-    size_t h = put_client_header(out, opcode, n, mask);
-    if (n > 0) std::memcpy(out + h, payload, n);
-    mask_payload(out + h, n, mask);
-    return h + n;
 }
 
 MaskSource::MaskSource() {

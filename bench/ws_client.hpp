@@ -1,5 +1,7 @@
 #pragma once
 
+#include "client_wire.hpp"
+
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -37,18 +39,10 @@ namespace op {
 inline constexpr uint8_t cont = 0, text = 1, binary = 2, close = 8, ping = 9, pong = 10;
 }
 
-constexpr size_t client_header_size(size_t n) {
-    return (n < 126 ? 2 : n < 65536 ? 4 : 10) + 4;
-}
-constexpr size_t client_frame_size(size_t n) {
-    return client_header_size(n) + n;
-}
-
-// Writes a frame header with the mask key; the payload that follows must be masked with mask_payload.
-size_t put_client_header(uint8_t* out, uint8_t opcode, size_t n, uint32_t mask);
-void mask_payload(uint8_t* p, size_t n, uint32_t mask);
-// A complete masked frame; returns its size (client_frame_size(n)).
-size_t put_client_frame(uint8_t* out, uint8_t opcode, const uint8_t* payload, size_t n, uint32_t mask);
+using client_wire::client_frame_size;
+using client_wire::mask_payload;
+using client_wire::put_client_frame;
+using client_wire::put_client_header;
 
 // A complete data message. For a message that arrived in one piece `data` points into the read
 // buffer and len == size; otherwise only its first FrameParser::prefix_cap bytes were kept.
@@ -85,9 +79,9 @@ class FrameParser {
                 continue;
             }
             if (hdr_len_ == 0 && n >= 2) {
-                size_t hl = header_size(p[1]);
+                size_t hl = client_wire::header_size(p[1]);
                 if (n >= hl) {
-                    uint64_t len = payload_size(p);
+                    uint64_t len = client_wire::payload_length(p);
                     uint8_t opc = p[0] & 0x0f;
                     // fast path: whole, final, unmasked frame without reserved bits
                     if ((p[0] & 0xf0) == 0x80 && !(p[1] & 0x80) && n - hl >= len) {
@@ -114,7 +108,7 @@ class FrameParser {
             // header split across reads: collect it byte by byte (at most 14 bytes, rare)
             hdr_[hdr_len_++] = *p++;
             --n;
-            if (hdr_len_ >= 2 && hdr_len_ == header_size(hdr_[1])) {
+            if (hdr_len_ >= 2 && hdr_len_ == client_wire::header_size(hdr_[1])) {
                 hdr_len_ = 0;
                 if (!begin(hdr_)) return false;
                 if (!in_frame_ && !finish(on_msg, on_ctl)) return true;
@@ -126,21 +120,6 @@ class FrameParser {
     const char* error() const { return error_; }
 
   private:
-    static size_t header_size(uint8_t b1) {
-        uint8_t l = b1 & 0x7f;
-        return (l < 126 ? 2 : l == 126 ? 4 : 10) + ((b1 & 0x80) ? 4 : 0);
-    }
-
-    static uint64_t payload_size(const uint8_t* h) {
-        uint8_t l = h[1] & 0x7f;
-        if (l < 126) return l;
-        if (l == 126) return (uint64_t{h[2]} << 8) | h[3];
-        uint64_t v = 0;
-        for (int i = 0; i < 8; ++i)
-            v = (v << 8) | h[2 + i];
-        return v;
-    }
-
     bool fail(const char* why) {
         error_ = why;
         return false;
@@ -152,7 +131,7 @@ class FrameParser {
         bool fin = h[0] & 0x80;
         if (h[0] & 0x70) return fail("reserved bits set");
         if (h[1] & 0x80) return fail("masked server frame");
-        uint64_t len = payload_size(h);
+        uint64_t len = client_wire::payload_length(h);
         if (len > max_message) return fail("frame too large");
         if (opc >= op::close) {
             if (opc > op::pong || !fin || len > 125) return fail("bad control frame");

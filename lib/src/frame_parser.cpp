@@ -1,6 +1,7 @@
 #include "wshub/frame_parser.hpp"
 
 #include "wshub/frame.hpp"
+#include "wshub/frame_mask.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -16,25 +17,6 @@ constexpr std::uint8_t wire_value(opcode op) noexcept {
 }
 
 constexpr std::size_t max_control_payload = 125;
-
-// XORs `n` bytes with the mask key, the first of them being byte `offset` of the frame's payload.
-// Eight bytes at a time: the key repeats every four bytes, so a word holds it twice.
-void unmask(char* data, std::size_t n, const std::array<unsigned char, 4>& key, std::uint64_t offset) {
-    std::array<unsigned char, 8> k{};
-    for (std::size_t i = 0; i < k.size(); ++i)
-        k[i] = key[(offset + i) & 3];
-    std::uint64_t word_key;
-    std::memcpy(&word_key, k.data(), 8);
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        std::uint64_t word;
-        std::memcpy(&word, data + i, 8);
-        word ^= word_key;
-        std::memcpy(data + i, &word, 8);
-    }
-    for (; i < n; ++i)
-        data[i] = static_cast<char>(data[i] ^ k[i & 7]);
-}
 
 } // namespace
 
@@ -77,7 +59,7 @@ std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
             std::string& into = opcode_ >= wire_value(opcode::close) ? control_ : message_;
             const std::size_t old = into.size();
             into.append(in.data(), n);
-            unmask(into.data() + old, n, mask_, unmasked_);
+            apply_mask(into.data() + old, n, mask_, unmasked_);
             unmasked_ += n;
             remaining_ -= n;
             in = in.subspan(n);

@@ -1,5 +1,7 @@
 #include "raw_connection.hpp"
 
+#include "client_wire.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
@@ -8,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -68,44 +71,30 @@ std::string raw_http_response::field(std::string_view name) const {
 
 std::string upgrade_request(std::uint16_t port, std::string_view target, std::string_view origin,
                             const header_list& extra) {
-    // The key from RFC 6455's example; a test that needs the accept value knows it from there.
-    std::string r = "GET " + std::string(target) + " HTTP/1.1\r\n" +
-                    "Host: 127.0.0.1:" + std::to_string(port) +
-                    "\r\n"
-                    "Upgrade: websocket\r\n"
-                    "Connection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    "Sec-WebSocket-Version: 13\r\n";
-    if (!origin.empty()) r += "Origin: " + std::string(origin) + "\r\n";
+    std::string fields;
     for (const auto& [name, value] : extra)
-        r += name + ": " + value + "\r\n";
-    return r + "\r\n";
+        fields += name + ": " + value + "\r\n";
+    // The key from RFC 6455's example; a test that needs the accept value knows it from there.
+    return client_wire::upgrade_request("127.0.0.1:" + std::to_string(port), target,
+                                        "dGhlIHNhbXBsZSBub25jZQ==", origin, fields);
 }
 
 std::string client_frame(std::uint8_t opcode, std::string_view payload, bool fin, bool masked,
                          std::uint8_t rsv) {
-    std::string f;
-    f.push_back(static_cast<char>((fin ? 0x80 : 0) | ((rsv & 0x07) << 4) | (opcode & 0x0F)));
-    const std::uint8_t mask_bit = masked ? 0x80 : 0;
-    const std::size_t n = payload.size();
-    if (n < 126) {
-        f.push_back(static_cast<char>(mask_bit | n));
-    } else if (n <= 0xFFFF) {
-        f.push_back(static_cast<char>(mask_bit | 126));
-        f.push_back(static_cast<char>(n >> 8));
-        f.push_back(static_cast<char>(n & 0xFF));
-    } else {
-        f.push_back(static_cast<char>(mask_bit | 127));
-        for (int shift = 56; shift >= 0; shift -= 8)
-            f.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xFF));
-    }
-    if (!masked) return f.append(payload);
     // A fixed key is as good as a random one here: the server must unmask whatever it is.
     static constexpr std::array<std::uint8_t, 4> key = {0x37, 0xFA, 0x21, 0x3D};
-    for (auto k : key)
-        f.push_back(static_cast<char>(k));
-    for (std::size_t i = 0; i < n; ++i)
-        f.push_back(static_cast<char>(static_cast<std::uint8_t>(payload[i]) ^ key[i % 4]));
+    std::uint32_t mask;
+    std::memcpy(&mask, key.data(), key.size());
+    const auto first_byte =
+        static_cast<std::uint8_t>((fin ? client_wire::fin_bit : 0) | ((rsv & 0x07) << 4) | (opcode & 0x0F));
+    std::string f(client_wire::max_header_size, '\0');
+    auto* header = reinterpret_cast<std::uint8_t*>(f.data());
+    f.resize(client_wire::put_header(header, first_byte, payload.size(), masked, mask));
+    const std::size_t header_size = f.size();
+    f.append(payload);
+    if (masked)
+        client_wire::mask_payload(reinterpret_cast<std::uint8_t*>(f.data() + header_size), payload.size(),
+                                  mask);
     return f;
 }
 
@@ -202,18 +191,11 @@ asio::awaitable<raw_http_response> raw_connection::async_upgrade(std::uint16_t p
 
 std::optional<server_frame> raw_connection::take_frame() {
     const std::string_view bytes = std::string_view(buffer_).substr(consumed_);
-    auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
     if (bytes.size() < 2) return std::nullopt;
-    std::uint64_t len = byte(1) & 0x7F;
-    const std::size_t ext = len == 126 ? 2 : len == 127 ? 8 : 0;
-    const std::size_t mask = (byte(1) & 0x80) ? 4 : 0;
-    if (bytes.size() < 2 + ext + mask) return std::nullopt;
-    if (ext > 0) {
-        len = 0;
-        for (std::size_t i = 0; i < ext; ++i)
-            len = (len << 8) | byte(2 + i);
-    }
-    const std::size_t total = 2 + ext + mask + static_cast<std::size_t>(len);
+    const auto* header = reinterpret_cast<const std::uint8_t*>(bytes.data());
+    const std::size_t header_size = client_wire::header_size(header[1]);
+    if (bytes.size() < header_size) return std::nullopt;
+    const std::size_t total = header_size + static_cast<std::size_t>(client_wire::payload_length(header));
     if (bytes.size() < total) return std::nullopt;
     // One whole frame: let the shared parser decode it.
     auto parsed = parse_server_frames(bytes.substr(0, total));

@@ -1,5 +1,7 @@
 #include "raw_ws_client.hpp"
 
+#include "raw_connection.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -34,14 +36,8 @@ asio::awaitable<void> raw_ws_client::async_upgrade(std::uint16_t port, std::stri
     auto [cec] = co_await socket_.async_connect(ep, asio::as_tuple(asio::use_awaitable));
     if (cec) throw boost::system::system_error(cec, "connect");
 
-    // The key from RFC 6455's example; the server's answer to it is not checked here.
-    const std::string request = "GET " + target + " HTTP/1.1\r\n" +
-                                "Host: 127.0.0.1:" + std::to_string(port) + "\r\n" +
-                                "Upgrade: websocket\r\n"
-                                "Connection: Upgrade\r\n"
-                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                "Sec-WebSocket-Version: 13\r\n"
-                                "Origin: http://127.0.0.1\r\n\r\n";
+    // The server's answer to the request's key is not checked here.
+    const std::string request = upgrade_request(port, target);
     auto [wec, wn] =
         co_await asio::async_write(socket_, asio::buffer(request), asio::as_tuple(asio::use_awaitable));
     if (wec) throw boost::system::system_error(wec, "write upgrade request");

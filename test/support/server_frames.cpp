@@ -1,51 +1,35 @@
 #include "server_frames.hpp"
 
+#include "client_wire.hpp"
+
+#include <cstring>
+
 namespace wshub_test {
 
 parsed_frames parse_server_frames(std::string_view bytes) {
     parsed_frames out;
-    auto byte = [&](std::size_t i) { return static_cast<std::uint8_t>(bytes[i]); };
     std::size_t pos = 0;
     while (pos < bytes.size()) {
-        const std::size_t start = pos;
-        if (bytes.size() - pos < 2) break;
+        const std::size_t left = bytes.size() - pos;
+        if (left < 2) break;
+        const auto* header = reinterpret_cast<const std::uint8_t*>(bytes.data() + pos);
+        const std::size_t header_size = client_wire::header_size(header[1]);
+        if (left < header_size) break;
+        const std::uint64_t len = client_wire::payload_length(header);
+        if (left - header_size < len) break;
         server_frame f;
-        f.fin = byte(pos) & 0x80;
-        f.rsv = (byte(pos) >> 4) & 0x07;
-        f.opcode = byte(pos) & 0x0F;
-        f.masked = byte(pos + 1) & 0x80;
-        std::uint64_t len = byte(pos + 1) & 0x7F;
-        pos += 2;
-        const std::size_t ext = len == 126 ? 2 : len == 127 ? 8 : 0;
-        if (bytes.size() - pos < ext) {
-            pos = start;
-            break;
-        }
-        if (ext > 0) {
-            len = 0;
-            for (std::size_t i = 0; i < ext; ++i)
-                len = (len << 8) | byte(pos + i);
-            pos += ext;
-        }
-        std::uint8_t mask[4] = {0, 0, 0, 0};
+        f.fin = header[0] & 0x80;
+        f.rsv = (header[0] >> 4) & 0x07;
+        f.opcode = header[0] & 0x0F;
+        f.masked = header[1] & 0x80;
+        f.payload.assign(bytes.substr(pos + header_size, static_cast<std::size_t>(len)));
         if (f.masked) {
-            if (bytes.size() - pos < 4) {
-                pos = start;
-                break;
-            }
-            for (int i = 0; i < 4; ++i)
-                mask[i] = byte(pos + static_cast<std::size_t>(i));
-            pos += 4;
+            std::uint32_t mask;
+            std::memcpy(&mask, header + header_size - 4, 4);
+            client_wire::mask_payload(reinterpret_cast<std::uint8_t*>(f.payload.data()), f.payload.size(),
+                                      mask);
         }
-        if (bytes.size() - pos < len) {
-            pos = start;
-            break;
-        }
-        f.payload.assign(bytes.substr(pos, static_cast<std::size_t>(len)));
-        if (f.masked)
-            for (std::size_t i = 0; i < f.payload.size(); ++i)
-                f.payload[i] = static_cast<char>(static_cast<std::uint8_t>(f.payload[i]) ^ mask[i % 4]);
-        pos += static_cast<std::size_t>(len);
+        pos += header_size + static_cast<std::size_t>(len);
         out.frames.push_back(std::move(f));
     }
     out.trailing_bytes = bytes.size() - pos;
