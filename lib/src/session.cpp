@@ -55,9 +55,9 @@ void session::start(std::string handshake_response, std::string prefetched) {
     // The session joins its shard as its 101 response is queued: a client that has seen the 101
     // gets every later broadcast, and those are queued behind the response.
     shard_.add(*this);
-    registered_ = true;
+    state_.started();
     spdlog::info("connect user_id={} remote={}", client_text{user_id_}, remote_);
-    send_own(std::move(handshake_response), false);
+    send_unshared(std::move(handshake_response), false);
     // Admitted just as the server began to stop: the 1001 follows the 101.
     if (shard_.closing_clients()) close(close_status::going_away, "server shutting down");
     start_reader(std::move(prefetched));
@@ -70,10 +70,7 @@ void session::start_reader(std::string unread) {
                        log_exception{"reader"}(e);
                        self->force_close();
                        if (self->closing_deadline_) self->closing_deadline_->cancel(); // it holds the session
-                       if (self->registered_) {                                        // finish() did not run
-                           self->shard_.remove(*self);
-                           self->registered_ = false;
-                       }
+                       if (self->state_.reader_ended()) self->shard_.remove(*self);    // finish() did not run
                    });
 }
 
@@ -105,9 +102,10 @@ asio::awaitable<void> session::reader(std::string unread) {
             if (would_block(ec)) {
                 socket_drained = true;
             } else if (ec) {
-                if (close_reason_.empty())
-                    close_reason_ = ec == asio::error::eof ? "connection closed without a close frame"
-                                                           : "read failed: " + ec.message();
+                if (ec == asio::error::eof)
+                    state_.peer_disconnected();
+                else
+                    state_.read_failed(ec.message());
                 open = false;
             } else {
                 bytes = buffer.first(n);
@@ -120,7 +118,7 @@ asio::awaitable<void> session::reader(std::string unread) {
             auto event = parser_.next(bytes);
             // Every frame and every byte counts, pings and fragments as much as messages: each
             // costs the server work (a ping, a pong to send).
-            if (!closing_ &&
+            if (state_.acts_on_frames() &&
                 !within_rate_limits(parser_.frames() - std::exchange(frames_counted_, parser_.frames()),
                                     before - bytes.size(), pass.now)) {
                 close_over_rate_limit(pass);
@@ -140,19 +138,17 @@ asio::awaitable<void> session::reader(std::string unread) {
         }
         send_pongs(pass.pongs);
         for (auto& m : pass.received) {
-            if (!receipt_) receipt_ = std::make_shared<publish_receipt>();
-            m.receipt = receipt_;
+            m.receipt = state_.receipt();
             if (shard_.publishing() && co_await shard_.state().the_hub->publish(std::move(m)))
-                ++published_;
+                state_.published();
             else
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", client_text{user_id_});
         }
         pass.received.clear();
-        if (pending_close_) {
+        if (state_.close_held()) {
             // The client's last messages are the hub's: they reach it too before its close frame.
             co_await wait_for_own_messages();
-            if (!closing_ && !dead_) send_close(pending_close_->code, pending_close_->reason);
-            pending_close_.reset();
+            if (const auto frame = state_.take_held_close()) send_close_frame(*frame);
         }
         if (open && unread.empty() && socket_drained) {
             wait_readable();
@@ -172,31 +168,24 @@ bool session::handle(frame_event event, reader_pass& pass) {
     switch (event.what) {
     case frame_event::kind::message:
         state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
-        if (closing_) return true; // keep reading until the peer answers the close
+        if (!state_.acts_on_frames()) return true; // keep reading until the peer answers the close
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
         pass.received.push_back(message{
             event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0, {}});
         return true;
     case frame_event::kind::ping:
         // Answered after the pass, all pongs in one write: a burst of pings costs one system call.
-        if (!closing_) append_frame(pass.pongs, opcode::pong, event.payload);
+        if (state_.acts_on_frames()) append_frame(pass.pongs, opcode::pong, event.payload);
         return true;
     case frame_event::kind::pong:
         return true;
     case frame_event::kind::close:
-        peer_sent_close_ = true;
-        if (close_reason_.empty())
-            close_reason_ = event.code == 0 ? "closed"
-                                            : fmt::format("closed by peer ({}{}{})", event.code,
-                                                          event.payload.empty() ? "" : ": ", event.payload);
+        state_.peer_closed(event.code, event.payload);
         send_pongs(pass.pongs);
-        if (!closing_) pending_close_ = pending_close{event.code, {}}; // the echo (RFC 6455 section 5.5.1)
         return false;
     case frame_event::kind::violation:
-        if (close_reason_.empty())
-            close_reason_ = fmt::format("protocol error ({}): {}", event.code, event.payload);
+        state_.peer_violated(event.code, std::move(event.payload));
         send_pongs(pass.pongs);
-        if (!closing_) pending_close_ = pending_close{event.code, std::move(event.payload)};
         return false;
     }
     return false;
@@ -210,13 +199,8 @@ void session::close_over_rate_limit(reader_pass& pass) {
     close(close_status::policy_violation, "rate limit exceeded");
 }
 
-bool session::own_messages_delivered() const noexcept {
-    return published_ == 0 || (receipt_->numbered.load(std::memory_order_acquire) == published_ &&
-                               delivered_seq_ >= receipt_->last_seq.load(std::memory_order_relaxed));
-}
-
 asio::awaitable<void> session::wait_for_own_messages() {
-    if (own_messages_delivered() || closing_ || dead_) co_return;
+    if (!state_.awaits_own_messages()) co_return;
     own_messages_back_ =
         std::make_unique<asio::steady_timer>(socket_.get_executor(), shard_.state().cfg.handshake_timeout);
     // deliver() cancels it once they are back; a close or force_close() cancels it too.
@@ -224,18 +208,18 @@ asio::awaitable<void> session::wait_for_own_messages() {
     own_messages_back_.reset();
 }
 
+void session::stop_waiting_for_own_messages() {
+    if (own_messages_back_) own_messages_back_->cancel();
+}
+
 void session::send_pongs(std::string& pongs) {
-    if (!pongs.empty()) send_own(std::exchange(pongs, {}), false);
+    if (!pongs.empty()) send_unshared(std::exchange(pongs, {}), false);
 }
 
 asio::awaitable<void> session::finish() {
-    if (registered_) {
-        shard_.remove(*this);
-        registered_ = false;
-    }
+    if (state_.reader_ended()) shard_.remove(*this);
     spdlog::info("disconnect user_id={} remote={} reason={}", client_text{user_id_}, remote_,
-                 client_text{close_reason_});
-    reader_done_ = true;
+                 client_text{state_.describe()});
     co_await flush_before_close();
     co_await discard_until_peer_closes();
     if (closing_deadline_) closing_deadline_->cancel();
@@ -244,14 +228,14 @@ asio::awaitable<void> session::finish() {
 asio::awaitable<void> session::flush_before_close() {
     // Give a slow peer a bounded time to take the rest (the close frame among it). The writer's
     // end cancels the wait; the timer's expiry ends the connection.
-    if (writer_running_ && !dead_)
-        flushed_ = std::make_unique<asio::steady_timer>(socket_.get_executor(),
-                                                        shard_.state().cfg.handshake_timeout);
-    while (writer_running_ && !dead_) {
-        auto [ec] = co_await flushed_->async_wait(asio::as_tuple(asio::use_awaitable));
-        if (!ec && writer_running_) force_close(); // expired with bytes still unsent
+    if (state_.flushing())
+        flush_deadline_ = std::make_unique<asio::steady_timer>(socket_.get_executor(),
+                                                               shard_.state().cfg.handshake_timeout);
+    while (state_.flushing()) {
+        auto [ec] = co_await flush_deadline_->async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!ec && state_.flushing()) force_close(); // expired with bytes still unsent
     }
-    if (!dead_ && closing_) {
+    if (state_.half_close_due()) {
         // The close frame is out: half-close so the peer sees the end after it.
         error_code ec;
         socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
@@ -264,7 +248,7 @@ asio::awaitable<void> session::discard_until_peer_closes() {
     // instead of the code. So after the half-close, read and drop what the peer still sends
     // until it closes its side too; the closing deadline bounds it. A peer whose close frame we
     // read sends nothing after it: the socket can close at once (and free its slot).
-    if (dead_ || !closing_ || peer_sent_close_) co_return;
+    if (!state_.lingers()) co_return;
     for (;;) {
         auto [ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
                                                 asio::as_tuple(asio::use_awaitable));
@@ -280,8 +264,7 @@ asio::awaitable<void> session::discard_until_peer_closes() {
 }
 
 void session::start_writer() {
-    if (writer_running_ || dead_) return;
-    writer_running_ = true;
+    if (!state_.writer_starting()) return;
     // The writer coroutine exists only while the outbox has bytes: an idle client keeps no
     // writer frame. The completion handler holds the session until the writer has ended.
     asio::co_spawn(socket_.get_executor(), writer(),
@@ -294,21 +277,20 @@ void session::start_writer() {
 }
 
 void session::writer_done() {
-    writer_running_ = false;
-    if (flushed_) flushed_->cancel();
+    state_.writer_idle();
+    if (flush_deadline_) flush_deadline_->cancel();
 }
 
 asio::awaitable<void> session::writer() {
     // Chunks are whole frame batches, so a few buffers cover a long backlog.
     std::array<asio::const_buffer, 16> buffers;
-    while (!outbox_.empty() && !dead_) {
+    while (!outbox_.empty() && state_.may_write()) {
         const std::size_t n = outbox_.prepare(buffers);
         auto [ec, written] = co_await socket_.async_write_some(std::span(buffers.data(), n),
                                                                asio::as_tuple(asio::use_awaitable));
         outbox_.consume(written);
         if (ec) {
-            if (close_reason_.empty()) close_reason_ = "write failed: " + ec.message();
-            force_close(); // the reader learns of it through its read
+            if (state_.write_failed(ec.message())) close_socket(); // the reader learns of it through its read
             break;
         }
     }
@@ -318,14 +300,14 @@ asio::awaitable<void> session::writer() {
 }
 
 bool session::send(outbox::chunk c, bool final, std::chrono::steady_clock::time_point now) {
-    if (dead_) return false;
-    if (!writer_running_ && outbox_.empty() && !outbox_.closed()) {
+    if (!state_.may_write()) return false;
+    if (!state_.writer_running() && outbox_.empty() && !outbox_.closed()) {
         // Fast path: nothing is waiting, so write now, without starting the writer. The socket is
         // non-blocking; what the kernel does not take is queued.
         error_code ec;
         const std::size_t n = socket_.write_some(asio::buffer(c.data, c.size), ec);
         if (ec && !would_block(ec)) {
-            force_close();
+            if (state_.write_failed(ec.message())) close_socket();
             return false;
         }
         if (n == c.size) {
@@ -348,7 +330,7 @@ bool session::send(outbox::chunk c, bool final, std::chrono::steady_clock::time_
     return false;
 }
 
-bool session::send_own(std::string bytes, bool final) {
+bool session::send_unshared(std::string bytes, bool final) {
     auto owner = std::make_shared<const std::string>(std::move(bytes));
     return send(outbox::chunk{owner, owner->data(), owner->size()}, final);
 }
@@ -356,17 +338,17 @@ bool session::send_own(std::string bytes, bool final) {
 bool session::send_control(opcode op, std::string_view payload) {
     std::string frame;
     append_frame(frame, op, payload);
-    return send_own(std::move(frame), op == opcode::close);
+    return send_unshared(std::move(frame), op == opcode::close);
 }
 
-void session::send_close(std::uint16_t code, std::string_view reason) {
-    closing_ = true;
-    if (own_messages_back_) own_messages_back_->cancel(); // nothing more is delivered
+void session::send_close_frame(const connection_state::close_frame& frame) {
+    stop_waiting_for_own_messages(); // nothing more is delivered
     std::string payload;
-    if (code != 0) {
-        payload.push_back(static_cast<char>(code >> 8));
-        payload.push_back(static_cast<char>(code & 0xFF));
-        payload.append(reason.substr(0, 123)); // control frames carry at most 125 bytes
+    if (frame.code != 0) {
+        payload.push_back(static_cast<char>(frame.code >> 8));
+        payload.push_back(static_cast<char>(frame.code & 0xFF));
+        payload.append(
+            std::string_view(frame.reason).substr(0, 123)); // control frames carry at most 125 bytes
     }
     send_control(opcode::close, payload);
     closing_deadline_ =
@@ -377,10 +359,10 @@ void session::send_close(std::uint16_t code, std::string_view reason) {
 }
 
 void session::deliver(const frame_batch_ptr& batch, std::chrono::steady_clock::time_point now) {
-    if (dead_ || closing_ || !registered_) return;
+    if (!state_.serving()) return;
     send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false, now);
-    delivered_seq_ = batch->last_seq;
-    if (own_messages_back_ && own_messages_delivered()) own_messages_back_->cancel();
+    state_.delivered(batch->last_seq);
+    if (!state_.awaits_own_messages()) stop_waiting_for_own_messages();
 }
 
 bool session::within_rate_limits(std::uint64_t frames, std::size_t bytes,
@@ -395,7 +377,7 @@ bool session::within_rate_limits(std::uint64_t frames, std::size_t bytes,
 }
 
 void session::keepalive(std::chrono::steady_clock::time_point now) {
-    if (dead_ || closing_ || !registered_) return;
+    if (!state_.serving()) return;
     if (outbox_.too_slow(now)) { // a stopped reader to which nothing more was sent
         overflowed();
         return;
@@ -408,8 +390,7 @@ void session::keepalive(std::chrono::steady_clock::time_point now) {
     const auto silent = now - last_heard_;
     if (silent >= cfg.idle_timeout) {
         shard_.state().counters.idle_closes.fetch_add(1, std::memory_order_relaxed);
-        close_reason_ = "idle timeout: no answer to pings";
-        force_close();
+        if (state_.idle_timeout()) close_socket();
         return;
     }
     // One ping per interval of silence: an unanswered ping is not repeated on every sweep.
@@ -430,17 +411,17 @@ void session::overflowed() {
 }
 
 void session::close(close_status code, std::string_view reason) {
-    if (closing_ || dead_ || reader_done_) return;
-    close_reason_ = fmt::format("closed by server ({} {})", static_cast<unsigned>(code), reason);
     // The reader keeps reading until the peer answers with its close frame; the closing deadline
     // ends the connection if it never does.
-    send_close(static_cast<std::uint16_t>(code), reason);
+    if (const auto frame = state_.close_server(code, reason)) send_close_frame(*frame);
 }
 
 void session::force_close() {
-    if (dead_) return;
-    dead_ = true;
-    if (own_messages_back_) own_messages_back_->cancel();
+    if (state_.force_close()) close_socket();
+}
+
+void session::close_socket() {
+    stop_waiting_for_own_messages();
     outbox_.close();
     error_code ec;
     socket_.close(ec); // the pending wait, read or write completes with operation_aborted

@@ -1,10 +1,12 @@
 // One WebSocket client, after its handshake: a reader coroutine that feeds the hub's inbox while
 // the client has bytes to read, and a writer coroutine that drains the client's bounded outbox
 // while it has bytes to send. An idle client has neither: it waits with one readiness wait and
-// no buffer. Lives on its shard's thread; nothing else touches it.
+// no buffer. Lives on its shard's thread; nothing else touches it. Where the connection stands
+// (open, closing, closed, and why) is its connection_state's to say: this class does the I/O.
 #pragma once
 
 #include "wshub/connection_limits.hpp"
+#include "wshub/connection_state.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/frame_parser.hpp"
 #include "wshub/message.hpp"
@@ -16,7 +18,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,9 +41,10 @@ class session final : public std::enable_shared_from_this<session> {
     void deliver(const frame_batch_ptr& batch, std::chrono::steady_clock::time_point now);
 
     // Starts the closing handshake: the close frame goes out after what is already queued.
+    // Shard thread only; a second close, or one after the reader ended, does nothing.
     void close(close_status code, std::string_view reason);
 
-    // Closes the socket now: the drain time is over.
+    // Closes the socket now: the drain time is over. Shard thread only.
     void force_close();
 
     // The session may last until `when` (its token's exp plus the leeway): the keep-alive sweep
@@ -61,9 +63,11 @@ class session final : public std::enable_shared_from_this<session> {
     // Reads what the socket has (after `unread`), answers control frames and hands whole
     // messages to the hub; when the socket has nothing more it arms wait_readable() and ends.
     // Once the connection is over it finishes the session instead.
+    // Shard thread; not cancellable: the peer's close, or a failed read (force_close()), ends it.
     boost::asio::awaitable<void> reader(std::string unread);
     void start_reader(std::string unread);
     // The idle state: one readiness wait, whose completion starts the reader again.
+    // Shard thread; closing the socket completes it (and the reader then ends).
     void wait_readable();
     // What one pass of the reader over the bytes it has collects, to act on after parsing.
     struct reader_pass {
@@ -81,9 +85,11 @@ class session final : public std::enable_shared_from_this<session> {
     // The client went over its rate limits: close it with 1008.
     void close_over_rate_limit(reader_pass& pass);
     // After the reader: leaves the shard, sends the rest, and ends the connection.
+    // Shard thread; no cancellation: bounded by flush_deadline_ and closing_deadline_.
     boost::asio::awaitable<void> finish();
 
     // Sends the outbox until it is empty, then ends; started by start_writer().
+    // Shard thread; no cancellation: force_close() fails its write.
     boost::asio::awaitable<void> writer();
     void start_writer();
     void writer_done();
@@ -91,27 +97,33 @@ class session final : public std::enable_shared_from_this<session> {
     // frame) is the last. False when the connection takes no more writes.
     bool send(outbox::chunk c, bool final,
               std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
-    // send() for bytes of this connection's own (the 101, control frames), kept alive by the chunk.
-    bool send_own(std::string bytes, bool final);
+    // send() for bytes no other client shares (the 101, control frames), kept alive by the chunk.
+    bool send_unshared(std::string bytes, bool final);
     bool send_control(opcode op, std::string_view payload);
     // Queues our close frame (code 0: none) and bounds the closing handshake.
-    void send_close(std::uint16_t code, std::string_view reason);
+    void send_close_frame(const connection_state::close_frame& frame);
     // After the reader: waits (bounded) until the writer has sent the rest, then half-closes if
     // a close frame went out.
+    // Shard thread; no cancellation: writer_done() ends the wait, flush_deadline_ bounds it.
     boost::asio::awaitable<void> flush_before_close();
     // The lingering close: after our close frame and half-close, drains the peer's last bytes.
+    // Shard thread; no cancellation: the peer's end or the closing deadline (which closes the
+    // socket) ends it.
     boost::asio::awaitable<void> discard_until_peer_closes();
     void overflowed();
     // Takes `frames` frames and `bytes` bytes, arrived at `now`, from the inbound rate limits;
     // false when they are over them.
     bool within_rate_limits(std::uint64_t frames, std::size_t bytes,
                             std::chrono::steady_clock::time_point now);
-    // Whether every message this client published has been numbered by the hub and delivered
-    // back to it.
-    bool own_messages_delivered() const noexcept;
-    // Waits until own_messages_delivered(), the connection closes, or --handshake-timeout passes.
-    // Shard thread; ends early on force_close() or another close.
+    // Waits until the client's own messages have come back to it, the connection closes, or
+    // --handshake-timeout passes.
+    // Shard thread; no cancellation: deliver(), a close or force_close() cancels its timer.
     boost::asio::awaitable<void> wait_for_own_messages();
+    // Our close frame is out, or the socket is closed: a wait for the own messages ends.
+    void stop_waiting_for_own_messages();
+    // Closes the socket, once connection_state said so: pending waits, reads and writes complete
+    // with operation_aborted.
+    void close_socket();
 
     shard& shard_;
     boost::asio::ip::tcp::socket socket_;
@@ -119,37 +131,21 @@ class session final : public std::enable_shared_from_this<session> {
     std::string user_id_;
     std::string remote_;
     outbox outbox_;
+    connection_state state_;
     // The timers are made only when the connection ends: an idle client does not carry them
-    // (120 B each). `flushed_` bounds flush_before_close(), and the writer's end cancels its
-    // wait; `closing_deadline_` bounds the closing handshake once our close frame is queued.
-    std::unique_ptr<boost::asio::steady_timer> flushed_;
+    // (120 B each). `flush_deadline_` bounds flush_before_close(), and the writer's end cancels
+    // its wait; `closing_deadline_` bounds the closing handshake once our close frame is queued.
+    std::unique_ptr<boost::asio::steady_timer> flush_deadline_;
     std::unique_ptr<boost::asio::steady_timer> closing_deadline_;
     // Bounds wait_for_own_messages(); cancelled when they are back, or when the connection closes.
     std::unique_ptr<boost::asio::steady_timer> own_messages_back_;
-    std::string close_reason_;     // why the connection ended, for the log
     connection_limits::slot slot_; // the admission this session holds until it ends
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
     std::uint64_t frames_counted_ = 0; // the parser's frames() already taken from the rate limits
-    // A close the reader decided on (the peer's close frame to echo, or a violation), held until
-    // the client's own messages before it have come back to it through the hub.
-    struct pending_close {
-        std::uint16_t code = 0;
-        std::string reason;
-    };
-    std::optional<pending_close> pending_close_;
-    std::shared_ptr<publish_receipt> receipt_;          // shared with the sender, made at the first message
-    std::uint64_t published_ = 0;                       // messages the hub took from this client
-    std::uint64_t delivered_seq_ = 0;                   // the last seq delivered to this client
     std::chrono::steady_clock::time_point last_heard_;  // last whole frame from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
     std::chrono::steady_clock::time_point expires_at_ = std::chrono::steady_clock::time_point::max();
-    bool registered_ = false;
-    bool writer_running_ = false; // the writer coroutine is sending the outbox
-    bool reader_done_ = false;
-    bool peer_sent_close_ = false; // the peer's close frame arrived: it sends nothing more
-    bool closing_ = false;         // our close frame is queued or sent
-    bool dead_ = false;            // the socket failed or was closed: write nothing more
 };
 
 } // namespace wshub
