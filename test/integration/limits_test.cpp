@@ -410,10 +410,13 @@ BOOST_FIXTURE_TEST_CASE(keep_alive_connection_is_closed_after_max_requests_per_c
 // must wait between attempts (not spin, not log each one) and accept again once descriptors free.
 BOOST_AUTO_TEST_CASE(out_of_descriptors_the_acceptor_backs_off_and_recovers) {
 #if defined(__SANITIZE_ADDRESS__)
-    // Under ASan+UBSan, wshub started by this test with 64 descriptors stops on a UBSan report
-    // inside Asio's cancellation_slot::clear() (a handler with an invalid vptr); the same binary
-    // started by hand with `ulimit -n 64` and 80 connections runs clean. Until that is
-    // understood, this case runs in the release build only.
+    // Not a defect of wshub: UBSan's vptr check, on a type it has not cached yet, asks whether the
+    // object's memory is readable by writing it into a pipe() (IsAccessibleMemoryRange in GCC 12's
+    // sanitizer runtime). Out of descriptors, by this test's design, pipe() fails and the check
+    // reports a valid heap object (here a cancellation handler) as having an invalid vptr, with
+    // "<memory cannot be printed>" and no stack. Reports are unrecoverable in the asan preset, so
+    // no suppression applies; running this case under ASan needs vptr recoverable there
+    // (-fsanitize-recover=vptr) and a vptr_check suppression for this one server.
     BOOST_TEST_MESSAGE("not run under AddressSanitizer: see the comment above");
     return;
 #endif
