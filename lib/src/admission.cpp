@@ -55,7 +55,7 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
         return refuse(why == connection_limits::refusal::too_many_for_user ? 429 : 503,
                       connection_limits::reason(why));
     return admission{std::move(upgrade.user_id), std::move(*slot),
-                     std::get<std::string>(std::move(handshake)), valid_until};
+                     std::get<std::string>(std::move(handshake)), valid_until, std::move(upgrade.channels)};
 }
 
 http_reply refuse_http_connection(connection_limits::refusal why) {

@@ -70,4 +70,13 @@ std::optional<jwt_verifier> make_jwt_verifier(const config& cfg) {
     return verifier;
 }
 
+std::string api_token_of(const config& cfg) {
+    if (!cfg.api_token_file.empty()) {
+        auto token = secret_from_file_contents(read_file(cfg.api_token_file, "--api-token-file"));
+        if (token.empty()) throw std::invalid_argument("--api-token-file: the file is empty");
+        return token;
+    }
+    return cfg.api_token;
+}
+
 } // namespace wshub

@@ -45,6 +45,10 @@ void config::validate() const {
         fail("--jwt-audience needs a JWT key (--jwt-secret, --jwt-secret-file or --jwt-public-key)");
     if (jwt_leeway.count() < 0 || jwt_leeway.count() > 300)
         fail("--jwt-leeway must be between 0 and 300 seconds");
+    if (!api_token.empty() && !api_token_file.empty())
+        fail("--api-token and --api-token-file exclude each other");
+    if (max_publish_body < 1024) fail("--max-publish-body must be at least 1024");
+    if (max_publish_batch < 1) fail("--max-publish-batch must be at least 1");
     static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool known = false;
     for (auto* l : levels)
@@ -137,6 +141,14 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "when set, a token's aud (string or array) must contain it")
         ("jwt-leeway", po::value(&jwt_leeway)->default_value(jwt_leeway),
             "seconds of clock skew allowed for exp and nbf (0 to 300)")
+        ("api-token", po::value(&c.api_token)->default_value(""),
+            "bearer token the publish API (/api/*) requires; without one it answers loopback only")
+        ("api-token-file", po::value(&c.api_token_file)->default_value(""),
+            "like --api-token, the token read from this file (trailing newline trimmed)")
+        ("max-publish-body", po::value(&c.max_publish_body)->default_value(defaults.max_publish_body),
+            "largest body of a publish API request, in bytes (413 over it)")
+        ("max-publish-batch", po::value(&c.max_publish_batch)->default_value(defaults.max_publish_batch),
+            "most messages in one publish API request (413 over it)")
         ("log-level", po::value(&c.log_level)->default_value(defaults.log_level),
             "trace, debug, info, warn, error, critical or off")
         ("log-format", po::value(&log_format)->default_value(log_format),

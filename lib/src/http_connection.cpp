@@ -1,8 +1,10 @@
 #include "http_connection.hpp"
 
+#include "api_handler.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wshub/admission.hpp"
+#include "wshub/api_access.hpp"
 #include "wshub/client_text.hpp"
 #include "wshub/http_routes.hpp"
 #include "wshub/websocket_handshake.hpp"
@@ -23,6 +25,7 @@
 #include <fmt/format.h>
 #include <optional>
 #include <spdlog/spdlog.h>
+#include <tuple>
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -51,12 +54,13 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
                                                 bool head) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "wshub");
-    res.set(http::field::content_type, "text/plain; charset=utf-8");
+    res.set(http::field::content_type, r.json ? "application/json" : "text/plain; charset=utf-8");
     if (r.upgrade_required) {
         res.set(http::field::upgrade, "websocket");
         res.set(http::field::connection, "Upgrade");
     }
     if (r.allow_get) res.set(http::field::allow, "GET");
+    if (r.allow_post) res.set(http::field::allow, "POST");
     if (r.bearer_challenge) res.set(http::field::www_authenticate, "Bearer");
     if (r.websocket_version) res.set(http::field::sec_websocket_version, "13");
     res.body() = r.body;
@@ -77,7 +81,7 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
 }
 
 // Admission's view of an upgrade request from `client`.
-std::variant<admission, http_reply> admit(server_state& state, const http::request<http::empty_body>& req,
+std::variant<admission, http_reply> admit(server_state& state, const http::request_header<>& req,
                                           upgrade_request upgrade, const asio::ip::address& client) {
     const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits,
                                   &state.upgrade_rate};
@@ -126,10 +130,38 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
     for (std::size_t requests = 1;; ++requests) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(max_request_header);
+        // Checked against Content-Length as the header is parsed, before any body is read.
+        parser.body_limit(cfg.max_publish_body);
         stream.expires_after(requests == 1 ? cfg.handshake_timeout
                                            : std::min(cfg.handshake_timeout, cfg.http_idle_timeout));
         auto [ec, bytes] =
-            co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+            co_await http::async_read_header(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        // Requests to the API may carry a body (bounded); any other request must not (Beast
+        // refuses one with 400).
+        bool api_path = false;
+        if (!ec) {
+            const auto target = std::string_view(parser.get().target().data(), parser.get().target().size());
+            api_path = target.starts_with("/api/");
+        }
+        std::optional<http::request_parser<http::string_body>> body_parser;
+        if (!ec && api_path && !parser.is_done()) {
+            body_parser.emplace(std::move(parser));
+            body_parser->body_limit(cfg.max_publish_body); // for a chunked body
+            std::tie(ec, bytes) =
+                co_await http::async_read(stream, buffer, *body_parser, asio::as_tuple(asio::use_awaitable));
+        } else if (!ec) {
+            std::tie(ec, bytes) =
+                co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+        }
+        if (ec == http::error::body_limit) {
+            http_reply r{413, api_error_body(fmt::format("the body is over --max-publish-body ({} bytes)",
+                                                         cfg.max_publish_body)) +
+                                  "\n"};
+            r.json = true;
+            auto res = make_response(r, 11, false, false);
+            co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            co_return;
+        }
         if (ec) {
             if (ec.category() == http::make_error_code(http::error::end_of_stream).category() &&
                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -142,7 +174,10 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             spdlog::debug("http connection {} ended: {}", remote, ec.message());
             co_return;
         }
-        auto& req = parser.get();
+        const auto& req = body_parser ? static_cast<const http::request_header<>&>(body_parser->get())
+                                      : static_cast<const http::request_header<>&>(parser.get());
+        const bool wants_keep_alive =
+            body_parser ? body_parser->get().keep_alive() : parser.get().keep_alive();
         if (over_limit) {
             spdlog::debug("refused HTTP connection from {}: {}", remote,
                           std::string_view(over_limit->body).substr(0, over_limit->body.size() - 1));
@@ -168,10 +203,28 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         auto decision =
             route(http_request_view{std::string_view(req.method_string().data(), req.method_string().size()),
                                     std::string_view(req.target().data(), req.target().size()),
-                                    is_websocket_upgrade(req), state.jwt.has_value()});
+                                    is_websocket_upgrade(req), state.jwt.has_value(), state.draining.load()});
 
         http_reply reply;
-        if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
+        if (auto* api = std::get_if<api_call>(&decision)) {
+            const bool forwarded = req.count("X-Forwarded-For") > 0 || req.count("X-Real-IP") > 0 ||
+                                   req.count(http::field::forwarded) > 0;
+            if (auto refused = check_api_access({as_view(req[http::field::authorization]), peer, forwarded},
+                                                state.api_token)) {
+                reply = http_reply{refused->status, api_error_body(refused->reason) + "\n"};
+                reply.json = true;
+                reply.bearer_challenge = true;
+                spdlog::info("refused {} {} from {}: {} {}",
+                             client_text{std::string_view(req.method_string())},
+                             client_text{std::string_view(req.target()).substr(0, req.target().find('?'))},
+                             client_name, refused->status, refused->reason);
+            } else {
+                // A named body: GCC 12 mishandles a temporary built by ?: inside a co_await.
+                std::string body;
+                if (body_parser) body = std::move(body_parser->get().body());
+                reply = co_await answer_api_call(state, *api, std::move(body));
+            }
+        } else if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
             reply = http_reply{503, "server shutting down\n"};
         } else if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {
             auto admitted = admit(state, req, std::move(*upgrade), client);
@@ -185,6 +238,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 auto s = std::make_shared<session>(owner, stream.release_socket(), std::move(ok->user_id),
                                                    client_name, std::move(ok->slot));
                 if (ok->valid_until) s->expire_at(steady_time_of(*ok->valid_until));
+                s->subscribe(std::move(ok->channels));
                 s->start(std::move(ok->handshake_response), std::move(prefetched));
                 co_return;
             }
@@ -202,7 +256,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         }
         const bool last_allowed =
             cfg.max_requests_per_connection != 0 && requests >= cfg.max_requests_per_connection;
-        const bool keep_alive = req.keep_alive() && reply.status < 400 && !last_allowed;
+        const bool keep_alive = wants_keep_alive && reply.status < 400 && !last_allowed;
         auto res = make_response(reply, req.version(), keep_alive, req.method() == http::verb::head);
         auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
         if (wec || !keep_alive) {

@@ -1,6 +1,12 @@
 #include "wshub/http_routes.hpp"
 
+#include "wshub/channel_name.hpp"
+#include "wshub/publish_request.hpp"
+
+#include <algorithm>
 #include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <fmt/format.h>
 
 namespace wshub {
 
@@ -10,13 +16,68 @@ http_reply reply(unsigned status, std::string body) {
     return http_reply{status, std::move(body) + "\n"};
 }
 
+http_reply api_reply(unsigned status, std::string_view reason) {
+    http_reply r{status, api_error_body(reason) + "\n"};
+    r.json = true;
+    return r;
+}
+
+// channels=a,b,a -> {a, b}; empty or absent -> {}.
+std::variant<std::vector<std::string>, http_reply> parse_channels(std::string_view list) {
+    std::vector<std::string> channels;
+    while (!list.empty()) {
+        const auto comma = list.find(',');
+        const auto name = list.substr(0, comma);
+        if (!is_valid_channel_name(name))
+            return reply(400,
+                         fmt::format("bad channels=: a channel name is 1 to {} letters, digits or _-.:@/",
+                                     max_channel_name_size));
+        if (std::find(channels.begin(), channels.end(), name) == channels.end()) channels.emplace_back(name);
+        if (channels.size() > max_channels_per_connection)
+            return reply(400,
+                         fmt::format("bad channels=: more than {} channels", max_channels_per_connection));
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+        if (list.empty()) return reply(400, "bad channels=: a channel name is empty");
+    }
+    return channels;
+}
+
+route_decision route_api(const http_request_view& req, std::string_view path,
+                         const boost::urls::url_view& url) {
+    const auto method_not_allowed = [](std::string_view what, bool post) {
+        auto r = api_reply(405, fmt::format("method not allowed: {} takes {}", what, post ? "POST" : "GET"));
+        (post ? r.allow_post : r.allow_get) = true;
+        return r;
+    };
+    if (path == "/api/publish" || path == "/api/disconnect") {
+        if (req.method != "POST") return method_not_allowed(path, true);
+        return api_call{path == "/api/publish" ? api_call::endpoint::publish : api_call::endpoint::disconnect,
+                        {}};
+    }
+    if (path == "/api/presence") {
+        if (req.method != "GET" && req.method != "HEAD") return method_not_allowed(path, false);
+        api_call call{api_call::endpoint::presence, {}};
+        auto params = url.params();
+        if (auto it = params.find("channel"); it != params.end() && (*it).has_value) {
+            call.channel = (*it).value;
+            if (!is_valid_channel_name(call.channel))
+                return api_reply(
+                    400, fmt::format("bad channel=: a channel name is 1 to {} letters, digits or _-.:@/",
+                                     max_channel_name_size));
+        }
+        return call;
+    }
+    return api_reply(404, "no such API endpoint");
+}
+
 } // namespace
 
 route_decision route(const http_request_view& req) {
     auto parsed = boost::urls::parse_origin_form(req.target);
     if (!parsed) return reply(400, "bad request target");
     const auto& url = *parsed;
-    const auto path = url.encoded_path();
+    const std::string_view path(url.encoded_path().data(), url.encoded_path().size());
     const bool read_only = req.method == "GET" || req.method == "HEAD";
 
     if (path == "/ping") {
@@ -27,6 +88,16 @@ route_decision route(const http_request_view& req) {
         }
         return http_reply{200, "pong"};
     }
+    if (path == "/healthz" || path == "/readyz") {
+        if (!read_only) {
+            auto r = reply(405, fmt::format("method not allowed: {} takes GET", path));
+            r.allow_get = true;
+            return r;
+        }
+        if (path == "/readyz" && req.draining) return reply(503, "not ready: shutting down");
+        return reply(200, path == "/healthz" ? "ok" : "ready");
+    }
+    if (path.starts_with("/api/")) return route_api(req, path, url);
     if (path == "/im") {
         if (req.method != "GET") {
             auto r = reply(405, "method not allowed: /im takes a GET WebSocket upgrade");
@@ -46,7 +117,13 @@ route_decision route(const http_request_view& req) {
             upgrade.token = (*it).value;
         if (upgrade.user_id.empty() && !req.user_id_from_token)
             return reply(400, "missing user_id: connect to /im?user_id=ID");
-        if (upgrade.user_id.size() > 256) return reply(400, "user_id is longer than 256 bytes");
+        if (upgrade.user_id.size() > max_user_id_size)
+            return reply(400, fmt::format("user_id is longer than {} bytes", max_user_id_size));
+        if (auto it = params.find("channels"); it != params.end() && (*it).has_value) {
+            auto channels = parse_channels((*it).value);
+            if (auto* refused = std::get_if<http_reply>(&channels)) return std::move(*refused);
+            upgrade.channels = std::get<std::vector<std::string>>(std::move(channels));
+        }
         return upgrade;
     }
     return reply(404, "not found");

@@ -1,5 +1,6 @@
 #include "hub.hpp"
 
+#include "publish_outcome.hpp"
 #include "shard.hpp"
 #include "task_group.hpp"
 #include "wshub/frame.hpp"
@@ -111,26 +112,47 @@ asio::awaitable<void> hub::gather_more(std::vector<message>& batch, std::size_t&
 asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
     auto frames = std::make_shared<frame_batch>();
     std::size_t total = 0;
-    for (auto& m : batch)
+    bool targeted = false;
+    bool counted = false;
+    for (const auto& m : batch) {
         total += frame_header_size(m.payload.size()) + m.payload.size();
+        targeted = targeted || !m.target.everyone();
+        counted = counted || m.outcome;
+    }
     frames->bytes.reserve(total);
+    if (targeted) frames->routed.reserve(batch.size());
+    if (counted) frames->delivered = std::make_unique<std::atomic<std::size_t>[]>(batch.size());
     for (auto& m : batch) {
         m.seq = ++seq_;
         if (m.receipt) { // before the shards deliver the batch, so its sender sees it numbered
             m.receipt->last_seq.store(m.seq, std::memory_order_relaxed);
             m.receipt->numbered.fetch_add(1, std::memory_order_release);
         }
+        const std::size_t begin = frames->bytes.size();
         append_frame(frames->bytes, opcode_for(m.kind), m.payload);
+        if (targeted)
+            frames->routed.push_back({begin, frames->bytes.size() - begin, m.seq, std::move(m.target)});
     }
+    frames->messages = batch.size();
     frames->last_seq = seq_;
-    batch.clear();
 
     // Each shard enqueues on its own thread; wait for all of them so that one batch is fully
     // handed out before the next, which keeps the order the same for every client.
-    frame_batch_ptr shared = std::move(frames);
+    frame_batch_ptr shared = frames;
+    co_await deliver_to_shards(shared);
+    if (counted) {
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (auto& m = batch[i]; m.outcome)
+                m.outcome->report(m.outcome_index,
+                                  {m.seq, frames->delivered[i].load(std::memory_order_relaxed)});
+    }
+    batch.clear();
+}
+
+asio::awaitable<void> hub::deliver_to_shards(const frame_batch_ptr& shared) {
     if (shards_.size() == 1) {
         co_await asio::co_spawn(shards_.front()->context(), shards_.front()->deliver(shared),
-                                asio::use_awaitable);
+                                not_cancellable());
         co_return;
     }
     using op_type = decltype(asio::co_spawn(shards_.front()->context(), shards_.front()->deliver(shared),
@@ -141,6 +163,39 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
         ops.push_back(asio::co_spawn(s->context(), s->deliver(shared), asio::deferred));
     co_await asio::experimental::make_parallel_group(std::move(ops))
         .async_wait(asio::experimental::wait_for_all(), not_cancellable());
+}
+
+template <class F>
+auto hub::on_every_shard(F f) -> asio::awaitable<std::vector<decltype(f(std::declval<shard&>()))>> {
+    using result_type = decltype(f(std::declval<shard&>()));
+    auto run_one = [](shard& s, F f) -> asio::awaitable<result_type> { co_return f(s); };
+    using op_type =
+        decltype(asio::co_spawn(shards_.front()->context(), run_one(*shards_.front(), f), asio::deferred));
+    std::vector<op_type> ops;
+    ops.reserve(shards_.size());
+    for (auto& s : shards_)
+        ops.push_back(asio::co_spawn(s->context(), run_one(*s, f), asio::deferred));
+    auto [order, errors, results] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                                        .async_wait(asio::experimental::wait_for_all(), not_cancellable());
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
+    co_return std::move(results);
+}
+
+asio::awaitable<std::size_t> hub::disconnect_user(std::string user_id) {
+    auto counts = co_await on_every_shard([&user_id](shard& s) { return s.disconnect_user(user_id); });
+    std::size_t total = 0;
+    for (auto n : counts)
+        total += n;
+    co_return total;
+}
+
+asio::awaitable<presence> hub::query_presence(std::string channel) {
+    auto parts = co_await on_every_shard([&channel](shard& s) { return s.presence_of(channel); });
+    presence all;
+    for (const auto& p : parts)
+        all.add(p);
+    co_return all;
 }
 
 } // namespace wshub

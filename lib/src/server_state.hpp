@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace wshub {
 
@@ -29,6 +30,7 @@ struct server_state {
         : cfg(std::move(c))
         , origins(origin_policy::parse(cfg.allowed_origins))
         , jwt(make_jwt_verifier(cfg))
+        , api_token(api_token_of(cfg))
         , proxies(trusted_proxies::parse(cfg.trusted_proxies))
         , limits(cfg.max_connections, cfg.max_connections_per_ip, cfg.max_connections_per_user)
         , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip)
@@ -37,6 +39,7 @@ struct server_state {
     const config cfg;
     const origin_policy origins;
     const std::optional<jwt_verifier> jwt;
+    const std::string api_token; // empty: the API answers loopback peers only
     const trusted_proxies proxies;
     connection_limits limits;
     connection_limits http_limits;   // connections that have not upgraded

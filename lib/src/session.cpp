@@ -170,8 +170,13 @@ bool session::handle(frame_event event, reader_pass& pass) {
         state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
         if (!state_.acts_on_frames()) return true; // keep reading until the peer answers the close
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
-        pass.received.push_back(message{
-            event.text ? payload_kind::text : payload_kind::binary, std::move(event.payload), {}, 0, {}});
+        pass.received.push_back(message{event.text ? payload_kind::text : payload_kind::binary,
+                                        std::move(event.payload),
+                                        {},
+                                        0,
+                                        {},
+                                        {},
+                                        0});
         return true;
     case frame_event::kind::ping:
         // Answered after the pass, all pongs in one write: a burst of pings costs one system call.
@@ -358,11 +363,24 @@ void session::send_close_frame(const connection_state::close_frame& frame) {
     });
 }
 
-void session::deliver(const frame_batch_ptr& batch, std::chrono::steady_clock::time_point now) {
-    if (!state_.serving()) return;
-    send(outbox::chunk{batch, batch->bytes.data(), batch->bytes.size()}, false, now);
-    state_.delivered(batch->last_seq);
+bool session::deliver(const frame_batch_ptr& batch, std::string_view frames, std::uint64_t last_seq,
+                      std::chrono::steady_clock::time_point now) {
+    if (!state_.serving()) return false;
+    if (!send(outbox::chunk{batch, frames.data(), frames.size()}, false, now)) return false;
+    state_.delivered(last_seq);
     if (!state_.awaits_own_messages()) stop_waiting_for_own_messages();
+    return true;
+}
+
+void session::subscribe(std::vector<std::string> channels) {
+    channel_places_.reserve(channels.size());
+    for (auto& c : channels)
+        channel_places_.push_back(channel_place{std::move(c), {}});
+}
+
+bool session::subscribed_to(std::string_view channel) const noexcept {
+    return std::any_of(channel_places_.begin(), channel_places_.end(),
+                       [channel](const channel_place& p) { return p.channel == channel; });
 }
 
 bool session::within_rate_limits(std::uint64_t frames, std::size_t bytes,

@@ -10,6 +10,7 @@
 #include "wshub/frame.hpp"
 #include "wshub/frame_parser.hpp"
 #include "wshub/message.hpp"
+#include "wshub/name_index.hpp"
 #include "wshub/outbox.hpp"
 #include "wshub/token_bucket.hpp"
 
@@ -18,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,10 +37,17 @@ class session final : public std::enable_shared_from_this<session> {
     // bytes the client sent right behind its upgrade request. Shard thread only.
     void start(std::string handshake_response, std::string prefetched);
 
-    // Queues a frame batch for this client (shard thread only). A client whose backlog would pass
-    // the hard limit, or has been over the soft limit for the slow-client timeout at `now`, is
-    // closed with 1008 and gets nothing more.
-    void deliver(const frame_batch_ptr& batch, std::chrono::steady_clock::time_point now);
+    // Queues `frames` (whole frames inside `batch`, the last numbered `last_seq`) for this
+    // client; false when it takes no more. A client whose backlog would pass the hard limit, or
+    // has been over the soft limit for the slow-client timeout at `now`, is closed with 1008
+    // and gets nothing more. Shard thread only.
+    bool deliver(const frame_batch_ptr& batch, std::string_view frames, std::uint64_t last_seq,
+                 std::chrono::steady_clock::time_point now);
+
+    // The channels the session receives besides broadcasts and messages to its user; validated
+    // by the route. Shard thread only, before start().
+    void subscribe(std::vector<std::string> channels);
+    bool subscribed_to(std::string_view channel) const noexcept;
 
     // Starts the closing handshake: the close frame goes out after what is already queued.
     // Shard thread only; a second close, or one after the reader ended, does nothing.
@@ -58,6 +67,15 @@ class session final : public std::enable_shared_from_this<session> {
 
     const std::string& user_id() const noexcept { return user_id_; }
     std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
+
+    // Its places in the shard's indexes by user and by channel, kept by the shard.
+    using membership = name_index<session>::membership;
+    struct channel_place {
+        std::string channel;
+        membership place;
+    };
+    membership& user_place() noexcept { return user_place_; }
+    std::span<channel_place> channel_places() noexcept { return channel_places_; }
 
   private:
     // Reads what the socket has (after `unread`), answers control frames and hands whole
@@ -130,6 +148,8 @@ class session final : public std::enable_shared_from_this<session> {
     frame_parser parser_;
     std::string user_id_;
     std::string remote_;
+    membership user_place_;
+    std::vector<channel_place> channel_places_; // not resized once the session has joined its shard
     outbox outbox_;
     connection_state state_;
     // The timers are made only when the connection ends: an idle client does not carry them

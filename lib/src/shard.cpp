@@ -3,6 +3,7 @@
 #include "session.hpp"
 #include "task_group.hpp"
 #include "wshub/client_text.hpp"
+#include "wshub/frame.hpp"
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +21,9 @@ shard::shard(unsigned index, server_state& state)
 void shard::add(session& s) {
     s.registry_index = sessions_.size();
     sessions_.push_back(&s);
+    by_user_.add(s.user_id(), s, s.user_place());
+    for (auto& place : s.channel_places())
+        by_channel_.add(place.channel, s, place.place);
     state_.counters.sessions.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -28,6 +32,9 @@ void shard::remove(session& s) {
     sessions_[i] = sessions_.back();
     sessions_[i]->registry_index = i;
     sessions_.pop_back();
+    by_user_.remove(s.user_place());
+    for (auto& place : s.channel_places())
+        by_channel_.remove(place.place);
     state_.counters.sessions.fetch_sub(1, std::memory_order_relaxed);
     if (closing_clients_ && sessions_.empty()) all_left_.set();
 }
@@ -45,10 +52,88 @@ void shard::for_each_session(F f) {
 }
 
 boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
-    // deliver() may close a session, which only schedules work: the list does not change here.
+    // deliver() may close a session, which only schedules work: the lists do not change here.
     const auto now = std::chrono::steady_clock::now();
-    for_each_session([&batch, now](session& s) { s.deliver(batch, now); });
+    const std::string_view bytes = batch->bytes;
+    if (batch->routed.empty()) { // a broadcast: one run of bytes for everyone
+        std::size_t reached = 0;
+        for_each_session([&](session& s) { reached += s.deliver(batch, bytes, batch->last_seq, now); });
+        for (std::size_t i = 0; batch->delivered && i < batch->messages; ++i)
+            count(*batch, i, reached);
+        co_return;
+    }
+    // Messages in seq order; consecutive ones for everyone still go out as one run.
+    const auto& routed = batch->routed;
+    for (std::size_t i = 0; i < routed.size();) {
+        const auto& first = routed[i];
+        if (first.target.everyone()) {
+            std::size_t j = i + 1;
+            while (j < routed.size() && routed[j].target.everyone())
+                ++j;
+            const auto& last = routed[j - 1];
+            const auto run = bytes.substr(first.begin, last.begin + last.size - first.begin);
+            std::size_t reached = 0;
+            for_each_session([&](session& s) { reached += s.deliver(batch, run, last.seq, now); });
+            for (std::size_t k = i; k < j; ++k)
+                count(*batch, k, reached);
+            i = j;
+            continue;
+        }
+        count(*batch, i, deliver_targeted(batch, first, now));
+        ++i;
+    }
     co_return;
+}
+
+std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, const frame_batch::routed_frame& f,
+                                    std::chrono::steady_clock::time_point now) {
+    const auto frame = std::string_view(batch->bytes).substr(f.begin, f.size);
+    const auto& channel = f.target.channel;
+    std::size_t reached = 0;
+    auto offer = [&](session& s) {
+        try {
+            reached += s.deliver(batch, frame, f.seq, now);
+        } catch (const std::exception& e) {
+            spdlog::error("closing user_id={}: {}", client_text{s.user_id()}, e.what());
+            s.force_close();
+        }
+    };
+    if (f.target.user_ids.empty()) {
+        for (const auto& e : by_channel_.find(channel))
+            offer(*e.member);
+        return reached;
+    }
+    for (const auto& user : f.target.user_ids)
+        for (const auto& e : by_user_.find(user))
+            if (channel.empty() || e.member->subscribed_to(channel)) offer(*e.member);
+    return reached;
+}
+
+void shard::count(const frame_batch& batch, std::size_t i, std::size_t reached) noexcept {
+    if (batch.delivered) batch.delivered[i].fetch_add(reached, std::memory_order_relaxed);
+}
+
+std::size_t shard::disconnect_user(const std::string& user_id) {
+    // close() only schedules work: the list does not change while we walk it.
+    const auto& members = by_user_.find(user_id);
+    for (const auto& e : members)
+        e.member->close(close_status::disconnected, "disconnected by the server");
+    return members.size();
+}
+
+presence shard::presence_of(const std::string& channel) const {
+    presence p;
+    if (channel.empty()) {
+        p.connections = sessions_.size();
+        by_user_.for_each(
+            [&p](const std::string& user, const auto& members) { p.users[user] = members.size(); });
+        return p;
+    }
+    const auto& members = by_channel_.find(channel);
+    p.connections = members.size();
+    for (const auto& e : members)
+        ++p.users[e.member->user_id()];
+    return p;
 }
 
 boost::asio::awaitable<void> shard::run() {

@@ -3,13 +3,17 @@
 #pragma once
 
 #include "event.hpp"
+#include "presence.hpp"
 #include "server_state.hpp"
 #include "wshub/frame.hpp"
+#include "wshub/name_index.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace wshub {
@@ -29,9 +33,16 @@ class shard {
     void remove(session& s);
     std::size_t size() const noexcept { return sessions_.size(); }
 
-    // Hands one batch to every session of this shard. Per-client cost: one queue push or one
-    // non-blocking write, never a wait. Shard thread; cancellation: none (it never suspends).
+    // Hands one batch to its sessions of this shard: a broadcast to every one, a targeted
+    // message to those the user and channel indexes name (no scan). Per-client cost: one queue
+    // push or one non-blocking write, never a wait. Shard thread; cancellation: none (it never
+    // suspends).
     boost::asio::awaitable<void> deliver(frame_batch_ptr batch);
+
+    // Closes this shard's connections of `user_id` with 4002; returns how many (shard thread).
+    std::size_t disconnect_user(const std::string& user_id);
+    // This shard's connections and users, of `channel` if it is not empty (shard thread).
+    presence presence_of(const std::string& channel) const;
 
     // The shard's member of the server's task group, on its thread. Until the stop it pings
     // silent clients and drops those past the idle timeout (one timer per shard, not per
@@ -51,6 +62,10 @@ class shard {
     std::span<char> read_buffer() noexcept { return {read_buffer_.get(), read_buffer_size}; }
 
   private:
+    std::size_t deliver_targeted(const frame_batch_ptr& batch, const frame_batch::routed_frame& f,
+                                 std::chrono::steady_clock::time_point now);
+    // Adds `reached` to message i's count of connections, when its publisher asked.
+    static void count(const frame_batch& batch, std::size_t i, std::size_t reached) noexcept;
     void close_all(close_status code, std::string_view reason);
     void force_close_all();
     // Calls `f` on every session; one that throws is logged and closed, the others go on.
@@ -61,6 +76,8 @@ class shard {
     server_state& state_;
     boost::asio::io_context ioc_{1}; // run by exactly one thread
     std::vector<session*> sessions_;
+    name_index<session> by_user_;
+    name_index<session> by_channel_;
     bool publishing_ = true;
     bool closing_clients_ = false;
     event all_left_{ioc_.get_executor()}; // set when the list empties after the polite stop

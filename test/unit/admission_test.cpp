@@ -37,7 +37,7 @@ BOOST_AUTO_TEST_SUITE(admission_checks)
 BOOST_AUTO_TEST_CASE(open_server_admits_with_the_101_and_a_slot) {
     origin_policy any;
     connection_limits limits(10, 0);
-    auto r = admit({any, nullptr, limits}, {"42", ""}, valid_fields(), now);
+    auto r = admit({any, nullptr, limits}, {"42", "", {}}, valid_fields(), now);
     const auto& a = admitted(r);
     BOOST_TEST(a.user_id == "42");
     BOOST_TEST(a.handshake_response.find("101 Switching Protocols") != std::string::npos);
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(a_token_admission_ends_at_exp_plus_the_leeway) {
     jwt_options o;
     o.leeway = std::chrono::seconds(5);
     auto jwt = jwt_verifier::hs256(secret, o);
-    auto r = admit({any, &jwt, limits}, {"", token_for("alice")}, valid_fields(), now);
+    auto r = admit({any, &jwt, limits}, {"", token_for("alice"), {}}, valid_fields(), now);
     BOOST_TEST(admitted(r).valid_until.value_or(0) == now + 600 + 5);
 }
 
@@ -61,11 +61,11 @@ BOOST_AUTO_TEST_CASE(handshake_fields_are_checked_first) {
     connection_limits limits(0, 0);
     auto fields = valid_fields("https://evil.example");
     fields.sec_websocket_version = "8";
-    const auto r = refusal(admit({only, nullptr, limits}, {"42", ""}, fields, now));
+    const auto r = refusal(admit({only, nullptr, limits}, {"42", "", {}}, fields, now));
     BOOST_TEST(r.status == 426u);
     BOOST_TEST(r.websocket_version);
     fields.sec_websocket_key = {};
-    BOOST_TEST(refusal(admit({only, nullptr, limits}, {"42", ""}, fields, now)).status == 400u);
+    BOOST_TEST(refusal(admit({only, nullptr, limits}, {"42", "", {}}, fields, now)).status == 400u);
     BOOST_TEST(limits.total() == 0u);
 }
 
@@ -73,22 +73,23 @@ BOOST_AUTO_TEST_CASE(origin_outside_the_allowlist_gets_403) {
     auto only = origin_policy::parse("https://app.example");
     connection_limits limits(0, 0);
     const auto& r =
-        refusal(admit({only, nullptr, limits}, {"42", ""}, valid_fields("https://evil.example"), now));
+        refusal(admit({only, nullptr, limits}, {"42", "", {}}, valid_fields("https://evil.example"), now));
     BOOST_TEST(r.status == 403u);
     BOOST_TEST(r.body == "origin not allowed\n");
-    BOOST_TEST(admitted(admit({only, nullptr, limits}, {"42", ""}, valid_fields("https://app.example"), now))
-                   .user_id == "42");
+    BOOST_TEST(
+        admitted(admit({only, nullptr, limits}, {"42", "", {}}, valid_fields("https://app.example"), now))
+            .user_id == "42");
 }
 
 BOOST_AUTO_TEST_CASE(missing_or_bad_token_gets_401_with_a_challenge) {
     origin_policy any;
     connection_limits limits(0, 0);
     auto jwt = jwt_verifier::hs256(secret);
-    const auto missing = refusal(admit({any, &jwt, limits}, {"", ""}, valid_fields(), now));
+    const auto missing = refusal(admit({any, &jwt, limits}, {"", "", {}}, valid_fields(), now));
     BOOST_TEST(missing.status == 401u);
     BOOST_TEST(missing.bearer_challenge);
     BOOST_TEST(missing.body.rfind("missing token", 0) == 0u);
-    const auto bad = refusal(admit({any, &jwt, limits}, {"", "not-a-jwt"}, valid_fields(), now));
+    const auto bad = refusal(admit({any, &jwt, limits}, {"", "not-a-jwt", {}}, valid_fields(), now));
     BOOST_TEST(bad.status == 401u);
     BOOST_TEST(bad.bearer_challenge);
     BOOST_TEST(limits.total() == 0u);
@@ -99,13 +100,16 @@ BOOST_AUTO_TEST_CASE(token_subject_becomes_the_user_and_must_match_the_url) {
     connection_limits limits(0, 0);
     auto jwt = jwt_verifier::hs256(secret);
     const std::string bearer = "Bearer " + token_for("alice");
-    BOOST_TEST(admitted(admit({any, &jwt, limits}, {"", ""}, valid_fields({}, bearer), now)).user_id ==
+    BOOST_TEST(admitted(admit({any, &jwt, limits}, {"", "", {}}, valid_fields({}, bearer), now)).user_id ==
                "alice");
-    BOOST_TEST(admitted(admit({any, &jwt, limits}, {"", token_for("bob")}, valid_fields(), now)).user_id ==
-               "bob");
-    BOOST_TEST(admitted(admit({any, &jwt, limits}, {"alice", ""}, valid_fields({}, bearer), now)).user_id ==
-               "alice");
-    const auto other = refusal(admit({any, &jwt, limits}, {"mallory", ""}, valid_fields({}, bearer), now));
+    BOOST_TEST(
+        admitted(admit({any, &jwt, limits}, {"", token_for("bob"), {}}, valid_fields(), now)).user_id ==
+        "bob");
+    BOOST_TEST(
+        admitted(admit({any, &jwt, limits}, {"alice", "", {}}, valid_fields({}, bearer), now)).user_id ==
+        "alice");
+    const auto other =
+        refusal(admit({any, &jwt, limits}, {"mallory", "", {}}, valid_fields({}, bearer), now));
     BOOST_TEST(other.status == 403u);
     BOOST_TEST(other.body == "user_id does not match the token's subject\n");
 }
@@ -113,21 +117,21 @@ BOOST_AUTO_TEST_CASE(token_subject_becomes_the_user_and_must_match_the_url) {
 BOOST_AUTO_TEST_CASE(connection_limits_refuse_with_503_and_their_reason) {
     origin_policy any;
     connection_limits limits(1, 0);
-    auto first = admit({any, nullptr, limits}, {"1", ""}, valid_fields(), now);
+    auto first = admit({any, nullptr, limits}, {"1", "", {}}, valid_fields(), now);
     admitted(first);
-    const auto full = refusal(admit({any, nullptr, limits}, {"2", ""}, valid_fields(), now));
+    const auto full = refusal(admit({any, nullptr, limits}, {"2", "", {}}, valid_fields(), now));
     BOOST_TEST(full.status == 503u);
     BOOST_TEST(full.body == "server is at its connection limit\n");
 
     connection_limits per_ip(0, 1);
-    auto held = admit({any, nullptr, per_ip}, {"1", ""}, valid_fields(), now);
+    auto held = admit({any, nullptr, per_ip}, {"1", "", {}}, valid_fields(), now);
     admitted(held);
-    const auto same = refusal(admit({any, nullptr, per_ip}, {"2", ""}, valid_fields(), now));
+    const auto same = refusal(admit({any, nullptr, per_ip}, {"2", "", {}}, valid_fields(), now));
     BOOST_TEST(same.status == 503u);
     BOOST_TEST(same.body == "too many connections from this address\n");
     auto elsewhere = valid_fields();
     elsewhere.peer = ip::make_address("192.0.2.2");
-    admitted(admit({any, nullptr, per_ip}, {"3", ""}, elsewhere, now));
+    admitted(admit({any, nullptr, per_ip}, {"3", "", {}}, elsewhere, now));
 }
 
 BOOST_AUTO_TEST_CASE(a_user_over_its_session_limit_gets_429) {
@@ -135,13 +139,13 @@ BOOST_AUTO_TEST_CASE(a_user_over_its_session_limit_gets_429) {
     connection_limits limits(0, 0, 1);
     auto jwt = jwt_verifier::hs256(secret);
     const std::string bearer = "Bearer " + token_for("alice");
-    auto first = admit({any, &jwt, limits}, {"", ""}, valid_fields({}, bearer), now);
+    auto first = admit({any, &jwt, limits}, {"", "", {}}, valid_fields({}, bearer), now);
     admitted(first);
     // Counted by the token's subject, whatever the URL leaves out.
-    const auto again = refusal(admit({any, &jwt, limits}, {"", ""}, valid_fields({}, bearer), now));
+    const auto again = refusal(admit({any, &jwt, limits}, {"", "", {}}, valid_fields({}, bearer), now));
     BOOST_TEST(again.status == 429u);
     BOOST_TEST(again.body == "too many connections for this user\n");
-    admitted(admit({any, &jwt, limits}, {"", ""}, valid_fields({}, "Bearer " + token_for("bob")), now));
+    admitted(admit({any, &jwt, limits}, {"", "", {}}, valid_fields({}, "Bearer " + token_for("bob")), now));
 }
 
 BOOST_AUTO_TEST_CASE(an_address_over_its_upgrade_rate_gets_429_before_its_token_is_checked) {

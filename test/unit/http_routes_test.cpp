@@ -60,3 +60,47 @@ BOOST_AUTO_TEST_CASE(bad_target_is_400) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(http_routes_push_api)
+
+BOOST_AUTO_TEST_CASE(api_paths_route_to_their_endpoint_or_a_json_refusal) {
+    auto publish = route({"POST", "/api/publish", false});
+    BOOST_REQUIRE(std::holds_alternative<api_call>(publish));
+    BOOST_TEST((std::get<api_call>(publish).what == api_call::endpoint::publish));
+    auto presence = route({"GET", "/api/presence?channel=news", false});
+    BOOST_REQUIRE(std::holds_alternative<api_call>(presence));
+    BOOST_TEST(std::get<api_call>(presence).channel == "news");
+    BOOST_TEST(std::holds_alternative<api_call>(route({"POST", "/api/disconnect", false})));
+
+    const auto wrong = reply_for("GET", "/api/publish");
+    BOOST_TEST(wrong.status == 405u);
+    BOOST_TEST(wrong.allow_post);
+    BOOST_TEST(wrong.json);
+    BOOST_TEST(reply_for("POST", "/api/presence").status == 405u);
+    BOOST_TEST(reply_for("GET", "/api/other").status == 404u);
+    BOOST_TEST(reply_for("GET", "/api/other").json);
+    BOOST_TEST(reply_for("GET", "/api/presence?channel=a%20b").status == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(channels_are_read_validated_and_deduplicated) {
+    auto d = route({"GET", "/im?user_id=1&channels=news,sport,news", true});
+    BOOST_REQUIRE(std::holds_alternative<upgrade_request>(d));
+    BOOST_TEST(std::get<upgrade_request>(d).channels == (std::vector<std::string>{"news", "sport"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(std::get<upgrade_request>(route({"GET", "/im?user_id=1", true})).channels.empty());
+    BOOST_TEST(std::get<upgrade_request>(route({"GET", "/im?user_id=1&channels=", true})).channels.empty());
+    for (std::string_view target :
+         {"/im?user_id=1&channels=a,,b", "/im?user_id=1&channels=a,", "/im?user_id=1&channels=%E2%82%AC"})
+        BOOST_TEST(reply_for("GET", target, true).status == 400u, target);
+}
+
+BOOST_AUTO_TEST_CASE(health_and_readiness) {
+    BOOST_TEST(reply_for("GET", "/healthz").status == 200u);
+    BOOST_TEST(reply_for("GET", "/readyz").status == 200u);
+    http_request_view draining{"GET", "/readyz", false};
+    draining.draining = true;
+    BOOST_TEST(std::get<http_reply>(route(draining)).status == 503u);
+    BOOST_TEST(reply_for("POST", "/healthz").status == 405u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace wshub {
 
@@ -47,6 +48,7 @@ struct admission {
     std::string handshake_response;
     // With a token: Unix seconds after which the session must end (exp plus the leeway).
     std::optional<std::int64_t> valid_until;
+    std::vector<std::string> channels; // what it subscribes to, from the route
 };
 
 // Cheapest refusal first: the handshake's fields (400, 426), origin (403), with authentication the

@@ -19,4 +19,8 @@ std::optional<jwt_verifier> make_jwt_verifier(const config& cfg);
 // editors leave them; any other byte is part of the secret.
 std::string secret_from_file_contents(std::string contents);
 
+// The publish API's bearer token: --api-token, or --api-token-file's contents; empty when neither
+// is set. Throws std::invalid_argument naming the flag when the file cannot be read or is empty.
+std::string api_token_of(const config& cfg);
+
 } // namespace wshub

@@ -127,6 +127,16 @@ struct config {
     // session is closed (4001) at exp plus this.
     std::chrono::seconds jwt_leeway{30};
 
+    // The publish API (/api/*) wants "Authorization: Bearer <token>" when a token is set (or read
+    // from a file, trailing line break trimmed, so that it does not show in `ps`). Without one
+    // it answers only loopback peers whose requests did not come through a proxy.
+    std::string api_token;
+    std::string api_token_file;
+    // A publish request's body may be at most this big (413), and an array body may hold at most
+    // this many messages (413); each message's data is bounded by max_message_size (413).
+    std::size_t max_publish_body = std::size_t{16} * 1024 * 1024;
+    std::size_t max_publish_batch = 1000;
+
     std::string log_level = "info";
     // Log lines as text for people, or as JSON objects (one a line: time, level, msg) for log
     // collectors, which then need no pattern to split a line.

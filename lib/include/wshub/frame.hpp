@@ -4,11 +4,13 @@
 
 #include "wshub/message.hpp"
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace wshub {
 
@@ -31,6 +33,7 @@ enum class close_status : std::uint16_t {
     too_big = 1009,
     // wshub's own, in the range for applications (4000-4999, RFC 6455 section 7.4.2):
     token_expired = 4001, // the JWT the session was admitted with has expired
+    disconnected = 4002,  // POST /api/disconnect closed the user's connections
 };
 
 // Bytes of the header of an unmasked frame carrying `payload_size` bytes.
@@ -47,8 +50,21 @@ inline opcode opcode_for(payload_kind k) noexcept {
 
 // Frames encoded once by the sender and shared, read-only, by every client's queue.
 struct frame_batch {
-    std::string bytes;          // whole frames, back to back
-    std::uint64_t last_seq = 0; // seq of the last message in it
+    std::string bytes; // whole frames, back to back, in seq order
+    // Each message's frame in `bytes` and whom it is for; empty when every message in the batch
+    // is for everyone, so that a broadcast goes out as one run of bytes per client.
+    struct routed_frame {
+        std::size_t begin = 0;
+        std::size_t size = 0;
+        std::uint64_t seq = 0;
+        message_target target;
+    };
+    std::vector<routed_frame> routed;
+    std::size_t messages = 0;
+    std::uint64_t last_seq = 0; // seq of the last message in the batch
+    // When set (some message's publisher waits for the answer), each message's count of the
+    // connections it was queued to, added up by the shards in parallel.
+    std::unique_ptr<std::atomic<std::size_t>[]> delivered;
 };
 using frame_batch_ptr = std::shared_ptr<const frame_batch>;
 

@@ -2,9 +2,11 @@
 // so every path and error reason is testable without a socket.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace wshub {
 
@@ -13,6 +15,7 @@ struct http_request_view {
     std::string_view target;         // origin-form, e.g. "/im?user_id=7"
     bool websocket_upgrade = false;  // Connection: upgrade + Upgrade: websocket
     bool user_id_from_token = false; // authentication is on: user_id may be omitted
+    bool draining = false;           // the shutdown has begun: /readyz answers 503
 };
 
 // Answer the request with this status and a one-line plain-text body.
@@ -23,15 +26,27 @@ struct http_reply {
     bool allow_get = false;         // add "Allow: GET" (405)
     bool bearer_challenge = false;  // add "WWW-Authenticate: Bearer" (401)
     bool websocket_version = false; // add "Sec-WebSocket-Version: 13" (426)
+    bool allow_post = false;        // add "Allow: POST" (405)
+    bool json = false;              // the body is JSON (the API's answers)
 };
 
 // An upgrade request to /im for this user, still to pass admission (handshake, origin, token, limits).
 struct upgrade_request {
-    std::string user_id; // empty only when user_id_from_token
-    std::string token;   // the decoded token= parameter, if any
+    std::string user_id;               // empty only when user_id_from_token
+    std::string token;                 // the decoded token= parameter, if any
+    std::vector<std::string> channels; // from channels=a,b: validated, without duplicates
 };
 
-using route_decision = std::variant<http_reply, upgrade_request>;
+// At most this many channels in one connection's channels= parameter.
+inline constexpr std::size_t max_channels_per_connection = 64;
+
+// A call of the publish API, still to pass its bearer-token check; POST calls carry a JSON body.
+struct api_call {
+    enum class endpoint { publish, disconnect, presence } what;
+    std::string channel; // presence: the channel= parameter, if any
+};
+
+using route_decision = std::variant<http_reply, upgrade_request, api_call>;
 
 route_decision route(const http_request_view& req);
 

@@ -1,4 +1,4 @@
-// What flows through the hub's inbox to the sender: today the messages clients send.
+// What flows from the readers and the publish API through the inbox to the sender.
 #pragma once
 
 #include <atomic>
@@ -11,13 +11,13 @@ namespace wshub {
 
 enum class payload_kind : std::uint8_t { text, binary };
 
-// Who a message is for: every client, the clients of some users, or one channel's subscribers.
-// Clients' own messages go to everyone, the only target the shards deliver to so far.
-enum class target_kind : std::uint8_t { all, users, channel };
-
+// Who a message is for: every client when it names no users and no channel (clients' own
+// messages, as in the seed); every connection of the named users; every connection subscribed
+// to the channel; or, naming both, those users' connections subscribed to the channel.
 struct message_target {
-    target_kind kind = target_kind::all;
-    std::vector<std::string> names; // user ids or one channel name; empty for `all`
+    std::vector<std::string> user_ids;
+    std::string channel;
+    bool everyone() const noexcept { return user_ids.empty() && channel.empty(); }
 };
 
 // Where the sender reports the numbers it gives one client's messages, so that the client's
@@ -27,12 +27,18 @@ struct publish_receipt {
     std::atomic<std::uint64_t> last_seq{0}; // the seq of the last of them
 };
 
+struct publish_outcome; // publish_outcome.hpp
+
 struct message {
     payload_kind kind = payload_kind::text;
     std::string payload;
     message_target target;
     std::uint64_t seq = 0;                    // assigned by the sender, in the order the hub took messages in
     std::shared_ptr<publish_receipt> receipt; // if set, the sender reports `seq` there
+    // If set (a publish API call), the sender reports the seq and the connections reached there,
+    // as result `outcome_index`.
+    std::shared_ptr<publish_outcome> outcome;
+    std::size_t outcome_index = 0;
 };
 
 } // namespace wshub

@@ -1,0 +1,98 @@
+#include "api_handler.hpp"
+
+#include "hub.hpp"
+#include "publish_outcome.hpp"
+#include "wshub/publish_request.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+namespace asio = boost::asio;
+namespace json = boost::json;
+
+namespace wshub {
+
+namespace {
+
+http_reply json_reply(unsigned status, const json::value& v) {
+    http_reply r{status, json::serialize(v) + "\n"};
+    r.json = true;
+    return r;
+}
+
+http_reply error_reply(const api_error& e) {
+    http_reply r{e.status, api_error_body(e.reason) + "\n"};
+    r.json = true;
+    return r;
+}
+
+asio::awaitable<http_reply> publish(server_state& state, std::string_view body) {
+    auto parsed = parse_publish_request(body, {state.cfg.max_message_size, state.cfg.max_publish_batch});
+    if (auto* e = std::get_if<api_error>(&parsed)) co_return error_reply(*e);
+    auto& req = std::get<publish_request>(parsed);
+
+    auto outcome = std::make_shared<publish_outcome>(co_await asio::this_coro::executor, req.items.size());
+    for (std::size_t i = 0; i < req.items.size(); ++i) {
+        auto& item = req.items[i];
+        message m;
+        m.kind = item.kind;
+        m.payload = std::move(item.payload);
+        m.target = std::move(item.target);
+        m.outcome = outcome;
+        m.outcome_index = i;
+        if (!co_await state.the_hub->publish(std::move(m))) {
+            // The hub stopped taking messages: those already taken are still delivered, but the
+            // call as a whole did not go through.
+            co_return error_reply({503, "server shutting down"});
+        }
+    }
+    auto [ec] = co_await outcome->done.async_receive(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return error_reply({503, "server shutting down"});
+
+    auto result = [](const publish_outcome::result& r) {
+        return json::value{{"id", r.seq}, {"delivered", r.delivered}};
+    };
+    if (!req.batch) co_return json_reply(200, result(outcome->results.front()));
+    json::array answers;
+    answers.reserve(outcome->results.size());
+    for (const auto& r : outcome->results)
+        answers.push_back(result(r));
+    co_return json_reply(200, answers);
+}
+
+asio::awaitable<http_reply> disconnect(server_state& state, std::string_view body) {
+    auto parsed = parse_disconnect_request(body);
+    if (auto* e = std::get_if<api_error>(&parsed)) co_return error_reply(*e);
+    const std::size_t n = co_await state.the_hub->disconnect_user(std::get<std::string>(std::move(parsed)));
+    co_return json_reply(200, json::value{{"disconnected", n}});
+}
+
+asio::awaitable<http_reply> presence_of(server_state& state, const std::string& channel) {
+    const auto p = co_await state.the_hub->query_presence(channel);
+    json::object users;
+    for (const auto& [user, n] : p.users)
+        users[user] = n;
+    json::object answer{{"connections", p.connections}};
+    if (!channel.empty()) answer["channel"] = channel;
+    answer["users"] = std::move(users);
+    co_return json_reply(200, answer);
+}
+
+} // namespace
+
+asio::awaitable<http_reply> answer_api_call(server_state& state, const api_call& call, std::string body) {
+    switch (call.what) {
+    case api_call::endpoint::publish:
+        co_return co_await publish(state, body);
+    case api_call::endpoint::disconnect:
+        co_return co_await disconnect(state, body);
+    case api_call::endpoint::presence:
+        co_return co_await presence_of(state, call.channel);
+    }
+    co_return error_reply({500, "unknown endpoint"});
+}
+
+} // namespace wshub
