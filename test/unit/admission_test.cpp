@@ -155,20 +155,20 @@ BOOST_AUTO_TEST_CASE(an_address_over_its_upgrade_rate_gets_429_before_its_token_
     upgrade_rate_limit rate(0.5); // a burst of one
     const upgrade_rate_limit::time_point t{};
     const admission_policy policy{any, &jwt, limits, &rate};
-    admitted(admit(policy, {"", ""}, valid_fields({}, "Bearer " + token_for("alice")), now, t));
+    admitted(admit(policy, {"", "", {}}, valid_fields({}, "Bearer " + token_for("alice")), now, t));
     // Over the rate, a bad token is not even looked at.
-    const auto again = refusal(admit(policy, {"", "not-a-jwt"}, valid_fields(), now, t));
+    const auto again = refusal(admit(policy, {"", "not-a-jwt", {}}, valid_fields(), now, t));
     BOOST_TEST(again.status == 429u);
     BOOST_TEST(again.body == "too many upgrades from this address; retry later\n");
     BOOST_TEST(!again.bearer_challenge);
     // Two seconds later the address has its upgrade back.
-    admitted(admit(policy, {"", ""}, valid_fields({}, "Bearer " + token_for("alice")), now,
+    admitted(admit(policy, {"", "", {}}, valid_fields({}, "Bearer " + token_for("alice")), now,
                    t + std::chrono::seconds(2)));
 
     // Without authentication there is no signature to protect: upgrades are not counted.
     upgrade_rate_limit open_rate(0.5);
     for (int i = 0; i < 5; ++i)
-        admitted(admit({any, nullptr, limits, &open_rate}, {"u", ""}, valid_fields(), now, t));
+        admitted(admit({any, nullptr, limits, &open_rate}, {"u", "", {}}, valid_fields(), now, t));
     BOOST_TEST(open_rate.tracked_addresses() == 0u);
 }
 
