@@ -144,12 +144,18 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             api_path = target.starts_with("/api/");
         }
         std::optional<http::request_parser<http::string_body>> body_parser;
+        const http::request_header<>* head = nullptr; // in whichever parser holds the request
+        bool wants_keep_alive = false;
         if (!ec && api_path && !parser.is_done()) {
+            wants_keep_alive = parser.get().keep_alive();
             body_parser.emplace(std::move(parser));
             body_parser->body_limit(cfg.max_publish_body); // for a chunked body
+            head = &body_parser->get();
             std::tie(ec, bytes) =
                 co_await http::async_read(stream, buffer, *body_parser, asio::as_tuple(asio::use_awaitable));
         } else if (!ec) {
+            wants_keep_alive = parser.get().keep_alive();
+            head = &parser.get();
             std::tie(ec, bytes) =
                 co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
         }
@@ -174,10 +180,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             spdlog::debug("http connection {} ended: {}", remote, ec.message());
             co_return;
         }
-        const auto& req = body_parser ? static_cast<const http::request_header<>&>(body_parser->get())
-                                      : static_cast<const http::request_header<>&>(parser.get());
-        const bool wants_keep_alive =
-            body_parser ? body_parser->get().keep_alive() : parser.get().keep_alive();
+        const auto& req = *head;
         if (over_limit) {
             spdlog::debug("refused HTTP connection from {}: {}", remote,
                           std::string_view(over_limit->body).substr(0, over_limit->body.size() - 1));
