@@ -43,7 +43,7 @@ asio::awaitable<http_reply> publish(server_state& state, std::string_view body) 
         m.target = std::move(item.target);
         m.outcome = outcome;
         m.outcome_index = i;
-        if (!co_await state.the_hub->publish(std::move(m))) {
+        if (!co_await state.message_hub->publish(std::move(m))) {
             // The hub stopped taking messages: those already taken are still delivered, but the
             // call as a whole did not go through.
             co_return error_reply({503, "server shutting down"});
@@ -66,12 +66,13 @@ asio::awaitable<http_reply> publish(server_state& state, std::string_view body) 
 asio::awaitable<http_reply> disconnect(server_state& state, std::string_view body) {
     auto parsed = parse_disconnect_request(body);
     if (auto* e = std::get_if<api_error>(&parsed)) co_return error_reply(*e);
-    const std::size_t n = co_await state.the_hub->disconnect_user(std::get<std::string>(std::move(parsed)));
+    const std::size_t n =
+        co_await state.message_hub->disconnect_user(std::get<std::string>(std::move(parsed)));
     co_return json_reply(200, json::value{{"disconnected", n}});
 }
 
 asio::awaitable<http_reply> presence_of(server_state& state, const std::string& channel) {
-    const auto p = co_await state.the_hub->query_presence(channel);
+    const auto p = co_await state.message_hub->query_presence(channel);
     json::object users;
     for (const auto& [user, n] : p.users)
         users[user] = n;

@@ -7,6 +7,7 @@
 #include "wshub/api_access.hpp"
 #include "wshub/client_text.hpp"
 #include "wshub/http_routes.hpp"
+#include "wshub/metrics.hpp"
 #include "wshub/websocket_handshake.hpp"
 
 #include <algorithm>
@@ -54,7 +55,9 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
                                                 bool head) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "wshub");
-    res.set(http::field::content_type, r.json ? "application/json" : "text/plain; charset=utf-8");
+    res.set(http::field::content_type, r.json         ? "application/json"
+                                       : r.prometheus ? "text/plain; version=0.0.4; charset=utf-8"
+                                                      : "text/plain; charset=utf-8");
     if (r.upgrade_required) {
         res.set(http::field::upgrade, "websocket");
         res.set(http::field::connection, "Upgrade");
@@ -78,6 +81,17 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
         unix_seconds - duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
     if (left > std::int64_t{366} * 86400) return steady_clock::time_point::max();
     return steady_clock::now() + seconds(std::max<std::int64_t>(left, 0));
+}
+
+metrics_snapshot snapshot_of(const server_state& state) {
+    const auto& c = state.counters;
+    metrics_snapshot m;
+    m.connections = c.sessions.load(std::memory_order_relaxed);
+    m.messages_received = c.messages_in.load(std::memory_order_relaxed);
+    m.slow_consumer_closes = c.overflow_closes.load(std::memory_order_relaxed);
+    m.rate_limit_closes = c.rate_limit_closes.load(std::memory_order_relaxed);
+    m.idle_closes = c.idle_closes.load(std::memory_order_relaxed);
+    return m;
 }
 
 // Admission's view of an upgrade request from `client`.
@@ -227,6 +241,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 if (body_parser) body = std::move(body_parser->get().body());
                 reply = co_await answer_api_call(state, *api, std::move(body));
             }
+        } else if (std::holds_alternative<metrics_scrape>(decision)) {
+            reply = http_reply{200, prometheus_text(snapshot_of(state))};
+            reply.prometheus = true;
         } else if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
             reply = http_reply{503, "server shutting down\n"};
         } else if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {

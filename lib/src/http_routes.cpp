@@ -98,6 +98,14 @@ route_decision route(const http_request_view& req) {
         return reply(200, path == "/healthz" ? "ok" : "ready");
     }
     if (path.starts_with("/api/")) return route_api(req, path, url);
+    if (path == "/metrics") {
+        if (!read_only) {
+            auto r = reply(405, "method not allowed: /metrics takes GET");
+            r.allow_get = true;
+            return r;
+        }
+        return metrics_scrape{};
+    }
     if (path == "/im") {
         if (req.method != "GET") {
             auto r = reply(405, "method not allowed: /im takes a GET WebSocket upgrade");

@@ -29,7 +29,7 @@ struct server::impl {
         : state(std::move(cfg))
         , shards(make_shards(state))
         , message_hub(main_context(), state.cfg.inbox_capacity, state.cfg.inbox_bytes, shards) {
-        state.the_hub = &message_hub;
+        state.message_hub = &message_hub;
         asio::ip::tcp::endpoint ep(asio::ip::make_address(state.cfg.address), state.cfg.port);
         acceptor.open(ep.protocol());
         acceptor.set_option(asio::socket_base::reuse_address(true));

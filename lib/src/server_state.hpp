@@ -17,6 +17,7 @@ namespace wshub {
 
 class hub;
 
+// Read by GET /metrics.
 struct server_counters {
     std::atomic<std::size_t> sessions{0};            // open WebSocket sessions
     std::atomic<std::uint64_t> messages_in{0};       // messages clients sent
@@ -44,7 +45,7 @@ struct server_state {
     connection_limits limits;
     connection_limits http_limits;   // connections that have not upgraded
     upgrade_rate_limit upgrade_rate; // with authentication, upgrades per second per address
-    hub* the_hub = nullptr;          // where the sessions publish what their clients send
+    hub* message_hub = nullptr;      // where the sessions and the publish API publish
     server_counters counters;
     // Set when the shutdown begins: upgrades from then on are refused with 503.
     std::atomic<bool> draining{false};

@@ -139,7 +139,7 @@ asio::awaitable<void> session::reader(std::string unread) {
         send_pongs(pass.pongs);
         for (auto& m : pass.received) {
             m.receipt = state_.receipt();
-            if (shard_.publishing() && co_await shard_.state().the_hub->publish(std::move(m)))
+            if (shard_.publishing() && co_await shard_.state().message_hub->publish(std::move(m)))
                 state_.published();
             else
                 spdlog::debug("message from user_id={} dropped: the hub is stopping", client_text{user_id_});

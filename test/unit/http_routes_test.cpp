@@ -104,3 +104,8 @@ BOOST_AUTO_TEST_CASE(health_and_readiness) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(metrics_is_a_scrape_for_get_only) {
+    BOOST_TEST(std::holds_alternative<metrics_scrape>(route({"GET", "/metrics", false})));
+    BOOST_TEST(reply_for("POST", "/metrics").status == 405u);
+}

@@ -28,6 +28,7 @@ struct http_reply {
     bool websocket_version = false; // add "Sec-WebSocket-Version: 13" (426)
     bool allow_post = false;        // add "Allow: POST" (405)
     bool json = false;              // the body is JSON (the API's answers)
+    bool prometheus = false;        // the body is Prometheus text (/metrics)
 };
 
 // An upgrade request to /im for this user, still to pass admission (handshake, origin, token, limits).
@@ -46,7 +47,10 @@ struct api_call {
     std::string channel; // presence: the channel= parameter, if any
 };
 
-using route_decision = std::variant<http_reply, upgrade_request, api_call>;
+// GET /metrics: the server's counters, which only the server has.
+struct metrics_scrape {};
+
+using route_decision = std::variant<http_reply, upgrade_request, api_call, metrics_scrape>;
 
 route_decision route(const http_request_view& req);
 
