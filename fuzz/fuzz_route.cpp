@@ -1,5 +1,6 @@
 // Routes arbitrary requests. Input: one byte whose low bit says whether the request asked for a
 // WebSocket upgrade, then "METHOD TARGET" (split at the first space).
+#include "wshub/channel_name.hpp"
 #include "wshub/http_routes.hpp"
 
 #include <cstddef>
@@ -19,9 +20,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto decision = wshub::route({method, target, upgrade});
 
     if (const auto* accept = std::get_if<wshub::upgrade_request>(&decision)) {
-        // Only a GET upgrade with a user id of bounded size is ever accepted.
+        // Only a GET upgrade with a user id of bounded size is ever accepted, with valid channels.
         if (!upgrade || method != "GET" || accept->user_id.empty() || accept->user_id.size() > 256)
             __builtin_trap();
+        if (accept->channels.size() > wshub::max_channels_per_connection) __builtin_trap();
+        for (const auto& c : accept->channels)
+            if (!wshub::is_valid_channel_name(c)) __builtin_trap();
+    } else if (const auto* call = std::get_if<wshub::api_call>(&decision)) {
+        if (!target.starts_with("/api/")) __builtin_trap();
+        if (!call->channel.empty() && !wshub::is_valid_channel_name(call->channel)) __builtin_trap();
+    } else if (std::holds_alternative<wshub::metrics_scrape>(decision)) {
+        if (method != "GET" && method != "HEAD") __builtin_trap();
     } else {
         const auto& reply = std::get<wshub::http_reply>(decision);
         switch (reply.status) {
