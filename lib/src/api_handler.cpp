@@ -24,9 +24,7 @@ http_reply json_reply(unsigned status, const json::value& v) {
 }
 
 http_reply error_reply(const api_error& e) {
-    http_reply r{e.status, api_error_body(e.reason) + "\n"};
-    r.json = true;
-    return r;
+    return api_error_reply(e.status, e.reason);
 }
 
 asio::awaitable<http_reply> publish(server_state& state, std::string_view body) {

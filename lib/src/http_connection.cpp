@@ -174,10 +174,8 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
         }
         if (ec == http::error::body_limit) {
-            http_reply r{413, api_error_body(fmt::format("the body is over --max-publish-body ({} bytes)",
-                                                         cfg.max_publish_body)) +
-                                  "\n"};
-            r.json = true;
+            const auto r = api_error_reply(
+                413, fmt::format("the body is over --max-publish-body ({} bytes)", cfg.max_publish_body));
             auto res = make_response(r, 11, false, false);
             co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
             co_return;
@@ -228,8 +226,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                                    req.count(http::field::forwarded) > 0;
             if (auto refused = check_api_access({as_view(req[http::field::authorization]), peer, forwarded},
                                                 state.api_token)) {
-                reply = http_reply{refused->status, api_error_body(refused->reason) + "\n"};
-                reply.json = true;
+                reply = api_error_reply(refused->status, refused->reason);
                 reply.bearer_challenge = true;
                 spdlog::info("refused {} {} from {}: {} {}",
                              client_text{std::string_view(req.method_string())},

@@ -16,9 +16,10 @@ http_reply reply(unsigned status, std::string body) {
     return http_reply{status, std::move(body) + "\n"};
 }
 
-http_reply api_reply(unsigned status, std::string_view reason) {
-    http_reply r{status, api_error_body(reason) + "\n"};
-    r.json = true;
+// 405 for a path that takes GET (and HEAD) only.
+http_reply get_only(std::string_view path) {
+    auto r = reply(405, fmt::format("method not allowed: {} takes GET", path));
+    r.allow_get = true;
     return r;
 }
 
@@ -29,9 +30,7 @@ std::variant<std::vector<std::string>, http_reply> parse_channels(std::string_vi
         const auto comma = list.find(',');
         const auto name = list.substr(0, comma);
         if (!is_valid_channel_name(name))
-            return reply(400,
-                         fmt::format("bad channels=: a channel name is 1 to {} letters, digits or _-.:@/",
-                                     max_channel_name_size));
+            return reply(400, fmt::format("bad channels=: a channel name is {}", channel_name_rule));
         if (std::find(channels.begin(), channels.end(), name) == channels.end()) channels.emplace_back(name);
         if (channels.size() > max_channels_per_connection)
             return reply(400,
@@ -46,7 +45,8 @@ std::variant<std::vector<std::string>, http_reply> parse_channels(std::string_vi
 route_decision route_api(const http_request_view& req, std::string_view path,
                          const boost::urls::url_view& url) {
     const auto method_not_allowed = [](std::string_view what, bool post) {
-        auto r = api_reply(405, fmt::format("method not allowed: {} takes {}", what, post ? "POST" : "GET"));
+        auto r =
+            api_error_reply(405, fmt::format("method not allowed: {} takes {}", what, post ? "POST" : "GET"));
         (post ? r.allow_post : r.allow_get) = true;
         return r;
     };
@@ -62,16 +62,21 @@ route_decision route_api(const http_request_view& req, std::string_view path,
         if (auto it = params.find("channel"); it != params.end() && (*it).has_value) {
             call.channel = (*it).value;
             if (!is_valid_channel_name(call.channel))
-                return api_reply(
-                    400, fmt::format("bad channel=: a channel name is 1 to {} letters, digits or _-.:@/",
-                                     max_channel_name_size));
+                return api_error_reply(400,
+                                       fmt::format("bad channel=: a channel name is {}", channel_name_rule));
         }
         return call;
     }
-    return api_reply(404, "no such API endpoint");
+    return api_error_reply(404, "no such API endpoint");
 }
 
 } // namespace
+
+http_reply api_error_reply(unsigned status, std::string_view reason) {
+    http_reply r{status, api_error_body(reason) + "\n"};
+    r.json = true;
+    return r;
+}
 
 route_decision route(const http_request_view& req) {
     auto parsed = boost::urls::parse_origin_form(req.target);
@@ -81,29 +86,17 @@ route_decision route(const http_request_view& req) {
     const bool read_only = req.method == "GET" || req.method == "HEAD";
 
     if (path == "/ping") {
-        if (!read_only) {
-            auto r = reply(405, "method not allowed: /ping takes GET");
-            r.allow_get = true;
-            return r;
-        }
+        if (!read_only) return get_only(path);
         return http_reply{200, "pong"};
     }
     if (path == "/healthz" || path == "/readyz") {
-        if (!read_only) {
-            auto r = reply(405, fmt::format("method not allowed: {} takes GET", path));
-            r.allow_get = true;
-            return r;
-        }
+        if (!read_only) return get_only(path);
         if (path == "/readyz" && req.draining) return reply(503, "not ready: shutting down");
         return reply(200, path == "/healthz" ? "ok" : "ready");
     }
     if (path.starts_with("/api/")) return route_api(req, path, url);
     if (path == "/metrics") {
-        if (!read_only) {
-            auto r = reply(405, "method not allowed: /metrics takes GET");
-            r.allow_get = true;
-            return r;
-        }
+        if (!read_only) return get_only(path);
         return metrics_scrape{};
     }
     if (path == "/im") {

@@ -64,8 +64,7 @@ std::variant<publish_item, api_error> parse_item(const json::value& v, const pub
         } else if (key == "channel") {
             const auto* s = value.if_string();
             if (!s || !is_valid_channel_name(*s))
-                return bad(where + fmt::format("\"channel\" must be 1 to {} letters, digits or _-.:@/",
-                                               max_channel_name_size));
+                return bad(where + fmt::format("\"channel\" must be {}", channel_name_rule));
             item.target.channel.assign(s->data(), s->size());
         } else {
             return bad(where + fmt::format("unknown field \"{}\"", std::string_view(key)));

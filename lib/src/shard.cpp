@@ -40,15 +40,26 @@ void shard::remove(session& s) {
 }
 
 template <class F>
-void shard::for_each_session(F f) {
-    for (session* s : sessions_) {
-        try {
-            f(*s);
-        } catch (const std::exception& e) {
-            spdlog::error("closing user_id={}: {}", client_text{s->user_id()}, e.what());
-            s->force_close();
-        }
+void shard::guarded(session& s, F f) {
+    try {
+        f(s);
+    } catch (const std::exception& e) {
+        spdlog::error("closing user_id={}: {}", client_text{s.user_id()}, e.what());
+        s.force_close();
     }
+}
+
+template <class F>
+void shard::for_each_session(F f) {
+    for (session* s : sessions_)
+        guarded(*s, f);
+}
+
+std::size_t shard::deliver_to_everyone(const frame_batch_ptr& batch, std::string_view run,
+                                       std::uint64_t last_seq, std::chrono::steady_clock::time_point now) {
+    std::size_t reached = 0;
+    for_each_session([&](session& s) { reached += s.deliver(batch, run, last_seq, now); });
+    return reached;
 }
 
 boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
@@ -56,8 +67,7 @@ boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
     const auto now = std::chrono::steady_clock::now();
     const std::string_view bytes = batch->bytes;
     if (batch->routed.empty()) { // a broadcast: one run of bytes for everyone
-        std::size_t reached = 0;
-        for_each_session([&](session& s) { reached += s.deliver(batch, bytes, batch->last_seq, now); });
+        const std::size_t reached = deliver_to_everyone(batch, bytes, batch->last_seq, now);
         for (std::size_t i = 0; batch->delivered && i < batch->messages; ++i)
             count(*batch, i, reached);
         co_return;
@@ -72,8 +82,7 @@ boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
                 ++j;
             const auto& last = routed[j - 1];
             const auto run = bytes.substr(first.begin, last.begin + last.size - first.begin);
-            std::size_t reached = 0;
-            for_each_session([&](session& s) { reached += s.deliver(batch, run, last.seq, now); });
+            const std::size_t reached = deliver_to_everyone(batch, run, last.seq, now);
             for (std::size_t k = i; k < j; ++k)
                 count(*batch, k, reached);
             i = j;
@@ -91,12 +100,7 @@ std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, const frame_ba
     const auto& channel = f.target.channel;
     std::size_t reached = 0;
     auto offer = [&](session& s) {
-        try {
-            reached += s.deliver(batch, frame, f.seq, now);
-        } catch (const std::exception& e) {
-            spdlog::error("closing user_id={}: {}", client_text{s.user_id()}, e.what());
-            s.force_close();
-        }
+        guarded(s, [&](session& to) { reached += to.deliver(batch, frame, f.seq, now); });
     };
     if (f.target.user_ids.empty()) {
         for (const auto& e : by_channel_.find(channel))

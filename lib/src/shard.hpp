@@ -71,6 +71,13 @@ class shard {
     // Calls `f` on every session; one that throws is logged and closed, the others go on.
     template <class F>
     void for_each_session(F f);
+    // Calls f(s); a session for which it throws is logged and closed.
+    template <class F>
+    void guarded(session& s, F f);
+    // Queues `run` (whole frames, the last numbered `last_seq`) for every session; returns how
+    // many took it.
+    std::size_t deliver_to_everyone(const frame_batch_ptr& batch, std::string_view run,
+                                    std::uint64_t last_seq, std::chrono::steady_clock::time_point now);
 
     unsigned index_;
     server_state& state_;

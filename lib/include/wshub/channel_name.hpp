@@ -8,6 +8,8 @@
 namespace wshub {
 
 inline constexpr std::size_t max_channel_name_size = 128;
+// The rule below, as refusals state it.
+inline constexpr std::string_view channel_name_rule = "1 to 128 letters, digits or _-.:@/";
 
 // 1 to 128 bytes of ASCII letters, digits and `_ - . : @ /`.
 constexpr bool is_valid_channel_name(std::string_view name) noexcept {

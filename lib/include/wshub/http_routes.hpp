@@ -54,4 +54,7 @@ using route_decision = std::variant<http_reply, upgrade_request, api_call, metri
 
 route_decision route(const http_request_view& req);
 
+// A refusal of the API: `status` with {"error": "<reason>"} as its JSON body.
+http_reply api_error_reply(unsigned status, std::string_view reason);
+
 } // namespace wshub
