@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <fmt/format.h>
+#include <iterator>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdexcept>
@@ -52,21 +53,29 @@ ConnPool::~ConnPool() {
     if (ep_ >= 0) ::close(ep_);
 }
 
-Conn& ConnPool::add(uint8_t role, uint64_t user_id, int rcvbuf) {
+Conn& ConnPool::add(uint8_t role, uint64_t user_id, int rcvbuf, std::string_view query) {
     Conn& c = conns_.emplace_back();
     c.index = static_cast<uint32_t>(conns_.size() - 1);
     c.role = role;
     c.user_id = user_id;
     c.rcvbuf = rcvbuf;
+    c.query = query;
     queue_.push_back(c.index);
     return c;
 }
 
-void ConnPool::add_extra_fd(int fd, uint32_t tag) {
+void ConnPool::add_extra_fd(int fd, uint32_t tag, bool want_write) {
     epoll_event ev{};
-    ev.events = EPOLLIN;
+    ev.events = EPOLLIN | (want_write ? uint32_t{EPOLLOUT} : 0u);
     ev.data.u64 = extra_bit | tag;
     ::epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void ConnPool::watch_extra_fd(int fd, uint32_t tag, bool want_write) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want_write ? uint32_t{EPOLLOUT} : 0u);
+    ev.data.u64 = extra_bit | tag;
+    ::epoll_ctl(ep_, EPOLL_CTL_MOD, fd, &ev);
 }
 
 void ConnPool::remove_extra_fd(int fd) {
@@ -131,6 +140,7 @@ void ConnPool::on_connected(Conn& c, uint64_t now) {
     }
     std::string target = fmt::format("{}{}user_id={}", opts_.path,
                                      opts_.path.find('?') == std::string::npos ? '?' : '&', c.user_id);
+    if (!c.query.empty()) fmt::format_to(std::back_inserter(target), "&{}", c.query);
     std::string req = upgrade_request(opts_.endpoint, target, make_websocket_key());
     ssize_t w = ::write(c.fd, req.data(), req.size());
     if (w != static_cast<ssize_t>(req.size())) { // a fresh socket takes a few hundred bytes whole

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
 #include <sys/epoll.h>
 #include <unistd.h>
 #include <vector>
@@ -52,7 +53,8 @@ struct Conn {
     int fd = -1;
     int rcvbuf = 0; // SO_RCVBUF set before connect, 0 = system default
     uint64_t user_id = 0;
-    uint64_t deadline = 0; // handshake deadline while in flight; earliest retry while queued
+    std::string_view query; // appended to the upgrade's target after user_id (e.g. "channels=x"); not owned
+    uint64_t deadline = 0;  // handshake deadline while in flight; earliest retry while queued
     uint64_t bytes_written = 0;
     std::string close_reason;
     std::string handshake; // response bytes until its header is complete
@@ -81,8 +83,9 @@ class ConnPool {
     ConnPool(const ConnPool&) = delete;
     ConnPool& operator=(const ConnPool&) = delete;
 
-    Conn& add(uint8_t role, uint64_t user_id, int rcvbuf = 0);
+    Conn& add(uint8_t role, uint64_t user_id, int rcvbuf = 0, std::string_view query = {});
     Conn& operator[](size_t i) { return conns_[i]; }
+    const Conn& operator[](size_t i) const { return conns_[i]; }
     size_t size() const { return conns_.size(); }
 
     size_t open_count() const { return open_; }
@@ -92,7 +95,9 @@ class ConnPool {
     const std::map<std::string, uint64_t>& errors() const { return errors_; }
     uint64_t protocol_errors() const { return protocol_errors_; }
 
-    void add_extra_fd(int fd, uint32_t tag);
+    void add_extra_fd(int fd, uint32_t tag, bool want_write = false);
+    // Asks for (or stops asking for) writability of an extra fd as well as readability.
+    void watch_extra_fd(int fd, uint32_t tag, bool want_write);
     void remove_extra_fd(int fd);
     // Stops reading a connection for good (its receive buffer is left to fill up).
     void stop_reading(Conn& c);

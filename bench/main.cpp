@@ -1,10 +1,13 @@
-// wshub-bench: load generator for WebSocket broadcast hubs (fanout, idle, slow).
+// wshub-bench: load generator for WebSocket broadcast hubs (fanout, idle, slow) and wshub's publish
+// API (publish).
 #include "scenarios.hpp"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/program_options.hpp>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <fmt/format.h>
 #include <fstream>
@@ -31,6 +34,9 @@ modes:
   idle     N idle connections: server RSS per connection, then the time one broadcast takes to reach all
   slow     fixed-rate fan-out with one subscriber that never reads (tiny receive buffer): healthy
            subscribers' rate and latency, server RSS over time, whether the stuck one gets closed
+  publish  wshub's POST /api/publish over keep-alive HTTP (requests pipelined), R receivers counting
+           what arrives: requests/s, messages/s, latency; one phase per route (all, channel, user),
+           batch size and number of idle connections, side by side in one table
 
 Only loopback targets are accepted. Pin with taskset if wanted; the tool pins nothing.
 Exit status: 0 ran (see the results for losses), 1 could not open the connections, 2 bad usage,
@@ -94,6 +100,34 @@ bool parse(const std::string& mode, const po::options_description& opts, int arg
 
 void check(bool ok, const std::string& what) {
     if (!ok) throw po::error(what);
+}
+
+// "1,10,100" -> {1, 10, 100}
+std::vector<uint32_t> number_list(const std::string& s, const char* option) {
+    std::vector<uint32_t> out;
+    size_t at = 0;
+    while (at <= s.size()) {
+        size_t end = std::min(s.find(',', at), s.size());
+        std::string item = s.substr(at, end - at);
+        char* stop = nullptr;
+        unsigned long v = std::strtoul(item.c_str(), &stop, 10);
+        if (item.empty() || *stop != '\0' || item[0] == '-' || v > 10'000'000)
+            throw po::error(fmt::format("{}: '{}' is not a number in [0, 10000000]", option, item));
+        out.push_back(static_cast<uint32_t>(v));
+        at = end + 1;
+    }
+    return out;
+}
+
+std::vector<std::string> word_list(const std::string& s) {
+    std::vector<std::string> out;
+    size_t at = 0;
+    while (at <= s.size()) {
+        size_t end = std::min(s.find(',', at), s.size());
+        out.push_back(s.substr(at, end - at));
+        at = end + 1;
+    }
+    return out;
 }
 
 void check_common(const CommonConfig& c) {
@@ -169,6 +203,54 @@ int run_mode(const std::string& mode, int argc, char** argv) {
         check(cfg.reach_timeout > 0 && cfg.reach_timeout <= 600, "--reach-timeout must be in (0, 600]");
         arm_deadline(hard_deadline_seconds(cfg));
         return emit(run_idle(cfg), cfg.common);
+    }
+    if (mode == "publish") {
+        PublishConfig cfg;
+        auto opts = common_options(cfg.common, 5, 16);
+        std::string batches = "1", routes = "all", idle = "0";
+        po::options_description own("publish options");
+        auto add = own.add_options();
+        add("receivers,s", po::value(&cfg.receivers)->default_value(cfg.receivers),
+            "WebSocket receivers, each its own user, all subscribed to --channel");
+        add("size", po::value(&cfg.size)->default_value(cfg.size), "payload bytes per message (>= 32)");
+        add("http-connections,c", po::value(&cfg.http_connections)->default_value(cfg.http_connections),
+            "keep-alive HTTP connections publishing");
+        add("depth,d", po::value(&cfg.depth)->default_value(cfg.depth),
+            "requests in flight (pipelined) per HTTP connection");
+        add("batch,b", po::value(&batches)->default_value(batches),
+            "messages per request, a list (1: one JSON object; more: an array)");
+        add("route", po::value(&routes)->default_value(routes),
+            "a list of: all (no user_ids, no channel), channel (\"channel\": --channel), user (\"user_ids\": "
+            "the receivers)");
+        add("idle", po::value(&idle)->default_value(idle),
+            "idle connections beside the receivers (no channel, users of their own), an ascending list: each "
+            "level runs every route and batch");
+        add("channel", po::value(&cfg.channel)->default_value(cfg.channel), "the receivers' channel");
+        add("rounds", po::value(&cfg.rounds)->default_value(cfg.rounds),
+            "runs of each (route, batch) phase, interleaved; a row sums its rounds");
+        add("api-token", po::value(&cfg.api_token), "sent as Authorization: Bearer (wshub's --api-token)");
+        opts.add(own);
+        if (!parse(mode, opts, argc, argv)) return 0;
+        check_common(cfg.common);
+        cfg.batches = number_list(batches, "--batch");
+        cfg.routes = word_list(routes);
+        cfg.idle = number_list(idle, "--idle");
+        check(cfg.receivers >= 1 && cfg.receivers <= 1'000'000, "--receivers must be in [1, 1000000]");
+        check(cfg.size >= 32 && cfg.size <= (16u << 20),
+              "--size must be in [32, 16 MiB] (32 bytes of header)");
+        check(cfg.http_connections >= 1 && cfg.http_connections <= 1000,
+              "--http-connections must be in [1, 1000]");
+        check(cfg.depth >= 1 && cfg.depth <= 10000, "--depth must be in [1, 10000]");
+        for (uint32_t b : cfg.batches)
+            check(b >= 1 && b <= 100'000, "--batch sizes must be in [1, 100000]");
+        for (const auto& r : cfg.routes)
+            check(r == "all" || r == "channel" || r == "user", "--route takes all, channel and user");
+        check(std::is_sorted(cfg.idle.begin(), cfg.idle.end()), "--idle must be ascending");
+        check(!cfg.channel.empty() && cfg.channel.find_first_of("\"\\&,= ") == std::string::npos,
+              "--channel must be a plain channel name");
+        check(cfg.rounds >= 1 && cfg.rounds <= 100, "--rounds must be in [1, 100]");
+        arm_deadline(hard_deadline_seconds(cfg));
+        return emit(run_publish(cfg), cfg.common);
     }
     throw po::error("unknown mode '" + mode + "'");
 }

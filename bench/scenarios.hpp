@@ -3,6 +3,7 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace wsbench {
 
@@ -41,6 +42,23 @@ struct IdleConfig {
     double reach_timeout = 10;
 };
 
+// publish: messages go in through wshub's publish API (POST /api/publish, keep-alive HTTP with
+// requests pipelined) and come out on WebSocket receivers. Every combination of the idle, route
+// and batch lists is one phase over the same receivers, so that the rows of one run compare.
+struct PublishConfig {
+    CommonConfig common;
+    uint32_t receivers = 10; // WebSocket connections, each its own user, all subscribed to `channel`
+    uint32_t size = 64;      // payload bytes per message
+    uint32_t http_connections = 4;
+    uint32_t depth = 8;                     // requests in flight per HTTP connection
+    std::vector<uint32_t> batches{1};       // messages per request (1: one object; more: an array)
+    std::vector<std::string> routes{"all"}; // all (no target), channel, user (user_ids: the receivers)
+    std::vector<uint32_t> idle{0};          // idle connections beside the receivers, ascending
+    std::string channel = "bench";
+    std::string api_token;
+    int rounds = 1; // each (route, batch) phase this many times, interleaved
+};
+
 struct Result {
     boost::json::object json;
     std::string table;
@@ -49,9 +67,11 @@ struct Result {
 
 Result run_fanout(const FanoutConfig& cfg);
 Result run_idle(const IdleConfig& cfg);
+Result run_publish(const PublishConfig& cfg);
 
 // Upper bound on a run's wall time, after which the tool exits whatever it is doing.
 double hard_deadline_seconds(const FanoutConfig& cfg);
 double hard_deadline_seconds(const IdleConfig& cfg);
+double hard_deadline_seconds(const PublishConfig& cfg);
 
 } // namespace wsbench
