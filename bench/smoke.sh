@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of wshub-bench against wshub: every mode for ~2 s with small numbers. Fails if a mode
-# does not run or if the fan-out runs report any lost, duplicated or reordered message. Asserts no
-# timings. Every step is bounded by `timeout`.
+# does not run or if the fan-out and publish runs report any lost, duplicated or reordered message.
+# Asserts no timings. Every step is bounded by `timeout`. wshub keeps its default of 100 requests
+# per HTTP connection, so the publish runs also go through reconnecting and resending.
 #
 # usage: bench/smoke.sh WSHUB_BINARY BENCH_BINARY
 set -u
@@ -98,6 +99,15 @@ if run idle 120 idle --connections 200 --sources 4 --duration 1 --rounds 2 --rea
     grep -q '"complete":true' "$tmp/idle.json" || fail "idle: no broadcast reached every connection"
 fi
 run slow 60 slow --subscribers 10 --size 4096 --rate 200 --duration 2 --warmup 0.5
+# the publish API: one message per request and batches, to everyone, a channel and users
+run publish 90 publish --receivers 5 --http-connections 2 --depth 4 --batch 1,10 --route all,channel,user \
+    --duration 0.5 --warmup 0.2 --drain 5 && check_no_loss publish
+# a targeted push beside more and more idle connections
+if run targeted 90 publish --receivers 1 --route user --idle 10,200 --sources 4 --duration 0.5 --warmup 0.2 \
+    --drain 5; then
+    check_no_loss targeted
+    grep -q '"idle":200,' "$tmp/targeted.json" || fail "targeted: no phase with 200 idle connections"
+fi
 
 kill -0 "$server_pid" 2>/dev/null || fail "wshub exited during the smoke test"
 if [ $failures -gt 0 ]; then
