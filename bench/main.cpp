@@ -206,6 +206,8 @@ int run_mode(const std::string& mode, int argc, char** argv) {
     }
     if (mode == "publish") {
         PublishConfig cfg;
+        // the drain ends as soon as every answered message has arrived; a slow route needs longer
+        cfg.common.drain = 10;
         auto opts = common_options(cfg.common, 5, 16);
         std::string batches = "1", routes = "all", idle = "0";
         po::options_description own("publish options");

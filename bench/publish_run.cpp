@@ -518,10 +518,10 @@ Result PublishRun::run() {
                      cfg_.receivers, cfg_.channel, cfg_.http_connections, cfg_.depth, cfg_.size, cc.duration,
                      cfg_.rounds);
     t += fmt::format(
-        "{:>7} {:<8}{:>6} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>13} {:>8} {:>8}  "
-        "{}\n",
+        "{:>7} {:<8}{:>6} {:>10} {:>10} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>13} {:>8} {:>10} "
+        "{:>10} {:>8}  {}\n",
         "idle", "route", "batch", "requests/s", "messages/s", "deliveries/s", "x first", "req_p50", "req_p99",
-        "dlv_p50", "dlv_p99", "lost/dup/ooo", "srv_cpu", "gen_cpu", "notes");
+        "dlv_p50", "dlv_p99", "lost/dup/ooo", "srv_cpu", "msg/cpu-s", "dlv/cpu-s", "gen_cpu", "notes");
     json::array rows_json;
     bool all_ok = true;
     for (const auto& row : rows) {
@@ -545,14 +545,23 @@ Result PublishRun::run() {
             joined += (joined.empty() ? "" : " ") + n;
         auto ms = [](uint64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); };
         double rate = y.per_s(y.messages);
-        t += fmt::format("{:>7} {:<8}{:>6} {:>10} {:>10} {:>12} {:>7.2f}x {:>9} {:>9} {:>9} {:>9} {:>13} "
-                         "{:>8} {:>8}  {}\n",
-                         row.idle, row.route, row.batch, si(y.per_s(y.requests)), si(rate),
-                         si(y.per_s(y.deliveries)), first_rate > 0 ? rate / first_rate : 0.0,
-                         ms(y.request_latency.percentile(0.5)), ms(y.request_latency.percentile(0.99)),
-                         ms(y.delivery_latency.percentile(0.5)), ms(y.delivery_latency.percentile(0.99)),
-                         fmt::format("{}/{}/{}", y.lost, y.duplicated, y.out_of_order), pct(srv), pct(gen),
-                         joined);
+        // per server CPU-second: what a share of a core buys, comparable when other processes
+        // took some of the server's
+        std::optional<double> msg_per_cpu, dlv_per_cpu;
+        if (srv && *srv > 0) {
+            msg_per_cpu = rate / (*srv / 100);
+            dlv_per_cpu = y.per_s(y.deliveries) / (*srv / 100);
+        }
+        auto si_or_dash = [](std::optional<double> v) { return v ? si(*v) : std::string("-"); };
+        t += fmt::format(
+            "{:>7} {:<8}{:>6} {:>10} {:>10} {:>12} {:>7.2f}x {:>9} {:>9} {:>9} {:>9} {:>13} {:>8} "
+            "{:>10} {:>10} {:>8}  {}\n",
+            row.idle, row.route, row.batch, si(y.per_s(y.requests)), si(rate), si(y.per_s(y.deliveries)),
+            first_rate > 0 ? rate / first_rate : 0.0, ms(y.request_latency.percentile(0.5)),
+            ms(y.request_latency.percentile(0.99)), ms(y.delivery_latency.percentile(0.5)),
+            ms(y.delivery_latency.percentile(0.99)),
+            fmt::format("{}/{}/{}", y.lost, y.duplicated, y.out_of_order), pct(srv), si_or_dash(msg_per_cpu),
+            si_or_dash(dlv_per_cpu), pct(gen), joined);
         rows_json.push_back({{"idle", row.idle},
                              {"route", row.route},
                              {"batch", row.batch},
@@ -579,6 +588,8 @@ Result PublishRun::run() {
                              {"reconnects", y.reconnects},
                              {"drain_complete", y.drain_complete},
                              {"server_cpu_pct", num_or_null(srv)},
+                             {"messages_per_server_cpu_s", num_or_null(msg_per_cpu)},
+                             {"deliveries_per_server_cpu_s", num_or_null(dlv_per_cpu)},
                              {"generator_cpu_pct", num_or_null(gen)},
                              {"other_processes_pct", num_or_null(other)}});
     }
