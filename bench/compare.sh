@@ -17,6 +17,12 @@
 #   SERVERS     [wshub limit seed-go gorilla-go node-ws]
 #   SCENARIOS   [fanout-1000x64 fanout-100x4k fixed-1000 idle slow threads threads-4k]
 #               (threads, threads-4k: wshub alone with 1 and 2 threads, both unpinned)
+#               wshub alone, through its publish API (not in the default list; each row of their
+#               table is a phase of one run, ratios to its first row):
+#               publish-batch (1, 10, 100 messages per request, 10 receivers), publish-targeted (one
+#               user beside 10 and IDLE_N idle connections; publish-targeted-latency: the same with
+#               one request at a time), publish-channel (1000 subscribers of a channel against the
+#               all-clients fan-out to the same 1000)
 #   SERVER_CPU / BENCH_CPU  [0 / 1]
 #   BASE_PORT   first port tried [24100]
 set -u
@@ -76,7 +82,7 @@ server_cmd() { # name port -> the command in the array `cmd`
         [ "$1" = wshub-t2 ] && threads=2
         [ -x "$WSHUB" ] || return 1
         # shellcheck disable=SC2206
-        cmd=("$WSHUB" --port "$2" --threads "$threads" $WSHUB_ARGS)
+        cmd=("$WSHUB" --port "$2" --threads "$threads" $WSHUB_ARGS "${server_extra[@]}")
         ;;
     limit | seed-go | gorilla-go)
         [ -x "$PEERS_OUT/$1" ] || return 1
@@ -100,6 +106,7 @@ ping_ok() {
 
 port_busy() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 
+server_extra=()
 server_pid=
 stop_server() {
     [ -n "$server_pid" ] || return 0
@@ -140,8 +147,16 @@ scenario_args() { # scenario -> bench arguments in `args`, a time limit in `limi
     fixed-1000) args=(fanout --subscribers 1000 --size 64 --rate 1000) ;;
     idle) args=(idle --connections "$IDLE_N" --duration 2) ;;
     slow) args=(slow --subscribers 100 --size 4096 --rate 1000) ;;
+    publish-batch) args=(publish --receivers 10 --http-connections 4 --depth 8 --batch 1,10,100 --route all --rounds 2) ;;
+    publish-targeted) args=(publish --receivers 1 --route user --idle "10,$IDLE_N" --http-connections 4 --depth 8 --rounds 2) ;;
+    publish-targeted-latency) args=(publish --receivers 1 --route user --idle "10,$IDLE_N" --http-connections 1 --depth 1 --rounds 2) ;;
+    publish-channel) args=(publish --receivers 1000 --route all,channel --batch 10 --http-connections 4 --depth 8 --rounds 2) ;;
     esac
     [ "$1" = idle ] || args+=(--duration "$DURATION")
+    # the publish API's keep-alive connections are not closed after 100 requests, and the idle
+    # connections may pass the default session limit
+    server_extra=()
+    case $1 in publish-*) server_extra=(--max-requests-per-connection 0 --max-connections 0) ;; esac
     # shellcheck disable=SC2206
     args+=($BENCH_ARGS)
     limit=$((DURATION + 240))
@@ -151,6 +166,9 @@ scenario_servers() {
     if [ "$1" = threads ] || [ "$1" = threads-4k ]; then
         # Both thread counts unpinned, so that they meet the same conditions.
         case " $SERVERS " in *" wshub "*) echo wshub-t1u wshub-t2 ;; esac
+    elif [ "${1#publish-}" != "$1" ]; then
+        # the reference servers have no publish API
+        case " $SERVERS " in *" wshub "*) echo wshub ;; esac
     else
         echo "$SERVERS"
     fi
@@ -314,6 +332,16 @@ table_slow() {
     done
 }
 
+table_publish() { # scenario title: wshub-bench's own table (its ratios are to its first row)
+    echo
+    echo "## $2"
+    if [ -s "$OUT/$1.wshub.json" ]; then
+        cat "$OUT/$1.wshub.txt"
+    else
+        echo "wshub: $(cat "$OUT/$1.wshub.skip" 2>/dev/null || echo 'not run')"
+    fi
+}
+
 echo
 echo "# ratios are relative to wshub with 1 thread (x wshub); throughput: higher is better, latency/RSS: lower"
 for sc in $SCENARIOS; do
@@ -325,6 +353,10 @@ for sc in $SCENARIOS; do
     slow) table_slow ;;
     threads) table_fanout "$sc" "wshub: --threads 2 vs --threads 1, both unpinned (ratios to 1 thread unpinned), 1000 subscribers x 64 B max rate" ;;
     threads-4k) table_fanout "$sc" "wshub: --threads 2 vs --threads 1, both unpinned (ratios to 1 thread unpinned), 100 subscribers x 4 KiB max rate" ;;
+    publish-batch) table_publish "$sc" "wshub publish API, 1 thread: 1, 10 and 100 messages per request, 10 receivers" ;;
+    publish-targeted) table_publish "$sc" "wshub publish API, 1 thread: a push to one user beside 10 and $IDLE_N idle connections" ;;
+    publish-targeted-latency) table_publish "$sc" "wshub publish API, 1 thread: the same, one request at a time" ;;
+    publish-channel) table_publish "$sc" "wshub publish API, 1 thread: 1000 subscribers of one channel vs the all-clients fan-out to the same 1000" ;;
     esac
 done
 
