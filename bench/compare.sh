@@ -160,6 +160,8 @@ scenario_args() { # scenario -> bench arguments in `args`, a time limit in `limi
     # shellcheck disable=SC2206
     args+=($BENCH_ARGS)
     limit=$((DURATION + 240))
+    # a publish run has a phase per row, each with its warm-up and drain
+    case $1 in publish-*) limit=$((DURATION * 12 + 400)) ;; esac
 }
 
 scenario_servers() {
