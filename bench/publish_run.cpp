@@ -184,21 +184,27 @@ class PublishRun {
     }
 
   private:
-    void note_error(std::string what) {
-        if (errors_.size() < 20) errors_.push_back(std::move(what));
+    // Each distinct error once, with how often it happened.
+    void note_error(const std::string& what) {
+        auto it = errors_.find(what);
+        if (it != errors_.end())
+            ++it->second;
+        else if (errors_.size() < 20)
+            errors_.emplace(what, 1);
     }
 
     void on_answer(uint32_t k, const HttpRequest& r, unsigned code, std::string_view body, uint64_t now) {
         if (code != 200) {
             ++phase_.http_errors;
-            note_error(fmt::format("HTTP {}: {}", code, body.substr(0, std::min<size_t>(body.size(), 120))));
-        } else {
-            uint64_t answers = 0, delivered = 0;
-            sum_delivered(body, answers, delivered);
-            if (answers != r.messages || delivered != uint64_t{expected_per_message_} * r.messages)
-                ++phase_.answer_mismatches;
-            answered_[k] = std::max(answered_[k], r.first_seq + r.messages);
+            auto line = body.substr(0, std::min<size_t>(body.find_last_not_of("\r\n") + 1, 120));
+            note_error(fmt::format("HTTP {}: {}", code, line));
+            return;
         }
+        uint64_t answers = 0, delivered = 0;
+        sum_delivered(body, answers, delivered);
+        if (answers != r.messages || delivered != uint64_t{expected_per_message_} * r.messages)
+            ++phase_.answer_mismatches;
+        answered_[k] = std::max(answered_[k], r.first_seq + r.messages);
         if (!measuring_) return;
         ++phase_.requests;
         phase_.messages += r.messages;
@@ -295,7 +301,7 @@ class PublishRun {
     bool publishing_ = false;
     bool measuring_ = false;
     bool http_down_ = false;
-    std::vector<std::string> errors_;
+    std::map<std::string, uint64_t> errors_;
     std::vector<std::string> warnings_;
     json::array phases_json_;
     json::array levels_json_;
@@ -604,14 +610,14 @@ Result PublishRun::run() {
                              o.at("rss_bytes_per_added_connection").to_number<double>());
     }
     if (foreign_) t += fmt::format("  {} frames of another size (not this run's)\n", foreign_);
-    for (const auto& e : errors_)
-        t += fmt::format("  error: {}\n", e);
+    for (const auto& [e, n] : errors_)
+        t += fmt::format("  error: {} (x{})\n", e, n);
     for (const auto& w : warnings_)
         t += fmt::format("  warning: {}\n", w);
 
-    json::array errors;
-    for (const auto& e : errors_)
-        errors.emplace_back(e);
+    json::object errors;
+    for (const auto& [e, n] : errors_)
+        errors[e] = n;
     json::array batches, routes, idle;
     for (auto b : cfg_.batches)
         batches.emplace_back(b);
