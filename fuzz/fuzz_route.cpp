@@ -3,6 +3,7 @@
 #include "wshub/channel_name.hpp"
 #include "wshub/http_routes.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -26,6 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (accept->channels.size() > wshub::max_channels_per_connection) __builtin_trap();
         for (const auto& c : accept->channels)
             if (!wshub::is_valid_channel_name(c)) __builtin_trap();
+        // Every channel a since= position names is one the connection subscribes to.
+        if (accept->resume)
+            for (const auto& [name, seq] : accept->resume->channels)
+                if (std::find(accept->channels.begin(), accept->channels.end(), name) ==
+                    accept->channels.end())
+                    __builtin_trap();
     } else if (const auto* call = std::get_if<wshub::api_call>(&decision)) {
         if (!target.starts_with("/api/")) __builtin_trap();
         if (!call->channel.empty() && !wshub::is_valid_channel_name(call->channel)) __builtin_trap();

@@ -1,5 +1,6 @@
 #include "wshub/admission.hpp"
 
+#include "wshub/envelope.hpp"
 #include "wshub/websocket_handshake.hpp"
 
 #include <fmt/format.h>
@@ -54,8 +55,17 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
     if (!slot)
         return refuse(why == connection_limits::refusal::too_many_for_user ? 429 : 503,
                       connection_limits::reason(why));
-    return admission{std::move(upgrade.user_id), std::move(*slot),
-                     std::get<std::string>(std::move(handshake)), valid_until, std::move(upgrade.channels)};
+    // The subprotocol wshub.json, named in the 101, asks for the envelope as envelope=json does.
+    const bool envelope =
+        upgrade.envelope || select_subprotocol(fields.offered_subprotocols, supported_subprotocols) ==
+                                std::optional<std::string_view>(envelope_subprotocol);
+    return admission{std::move(upgrade.user_id),
+                     std::move(*slot),
+                     std::get<std::string>(std::move(handshake)),
+                     valid_until,
+                     std::move(upgrade.channels),
+                     envelope,
+                     std::move(upgrade.resume)};
 }
 
 http_reply refuse_http_connection(connection_limits::refusal why) {

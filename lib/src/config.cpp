@@ -49,6 +49,9 @@ void config::validate() const {
         fail("--api-token and --api-token-file exclude each other");
     if (max_publish_body < 1024) fail("--max-publish-body must be at least 1024");
     if (max_publish_batch < 1) fail("--max-publish-batch must be at least 1");
+    if (history_size > 1'000'000) fail("--history-size must be at most 1000000");
+    if (history_ttl.count() < 1 || history_ttl.count() > 86400)
+        fail("--history-ttl must be between 1 and 86400 seconds");
     static constexpr const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool known = false;
     for (auto* l : levels)
@@ -71,6 +74,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     double slow_client = 5;
     double drain = 5, handshake = 10, ping = 25, idle = 60;
     long long jwt_leeway = defaults.jwt_leeway.count();
+    long long history_ttl = defaults.history_ttl.count();
     double http_idle = 5;
     std::string client_messages = "broadcast";
     std::string log_format = "text";
@@ -99,6 +103,12 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "messages buffered between the readers and the sender")
         ("inbox-bytes", po::value(&c.inbox_bytes)->default_value(defaults.inbox_bytes),
             "payload bytes buffered between the readers and the sender (a larger message still enters an empty inbox)")
+        ("history-size", po::value(&c.history_size)->default_value(defaults.history_size),
+            "messages each stream keeps for clients that resume with since= (0 = none)")
+        ("history-bytes", po::value(&c.history_bytes)->default_value(defaults.history_bytes),
+            "bytes of messages each stream keeps at most for since= (a larger message is not kept)")
+        ("history-ttl", po::value(&history_ttl)->default_value(history_ttl),
+            "seconds a kept message stays available to since= (1 to 86400)")
         ("drain-timeout", po::value(&drain)->default_value(drain), "seconds clients get on shutdown to receive what is queued")
         ("handshake-timeout", po::value(&handshake)->default_value(handshake),
             "seconds to finish the HTTP request and the WebSocket close handshake")
@@ -202,6 +212,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     c.ping_interval = seconds_to_ms(ping, "ping-interval");
     c.idle_timeout = seconds_to_ms(idle, "idle-timeout");
     c.jwt_leeway = std::chrono::seconds(jwt_leeway);
+    c.history_ttl = std::chrono::seconds(history_ttl);
     c.http_idle_timeout = seconds_to_ms(http_idle, "http-idle-timeout");
     if (client_messages == "broadcast")
         c.client_messages = config::client_messages_mode::broadcast;

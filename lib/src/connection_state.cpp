@@ -107,7 +107,7 @@ const std::shared_ptr<publish_receipt>& connection_state::receipt() {
 bool connection_state::own_messages_delivered() const noexcept {
     if (published_ == 0) return true;
     return receipt_ && (receipt_->numbered.load(std::memory_order_acquire) == published_ &&
-                        delivered_seq_ >= receipt_->last_seq.load(std::memory_order_relaxed));
+                        delivered_order_ >= receipt_->last_order.load(std::memory_order_relaxed));
 }
 
 std::string connection_state::describe() const {

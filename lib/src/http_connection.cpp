@@ -256,7 +256,8 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                                                    client_name, std::move(ok->slot));
                 if (ok->valid_until) s->expire_at(steady_time_of(*ok->valid_until));
                 s->subscribe(std::move(ok->channels));
-                s->start(std::move(ok->handshake_response), std::move(prefetched));
+                if (ok->envelope) s->use_envelope();
+                s->start(std::move(ok->handshake_response), std::move(prefetched), ok->resume);
                 co_return;
             }
             reply = std::get<http_reply>(std::move(admitted));

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
+#include <cctype>
 #include <fmt/format.h>
 
 namespace wshub {
@@ -124,6 +125,24 @@ route_decision route(const http_request_view& req) {
             auto channels = parse_channels((*it).value);
             if (auto* refused = std::get_if<http_reply>(&channels)) return std::move(*refused);
             upgrade.channels = std::get<std::vector<std::string>>(std::move(channels));
+        }
+        if (auto it = params.find("envelope"); it != params.end()) {
+            if (!(*it).has_value || (*it).value != "json")
+                return reply(400, "bad envelope=: the one envelope is json");
+            upgrade.envelope = true;
+        }
+        if (auto it = params.find("since"); it != params.end()) {
+            auto resume = parse_since((*it).has_value ? std::string_view((*it).value) : "", upgrade.channels);
+            if (auto* why = std::get_if<std::string>(&resume)) return reply(400, std::move(*why));
+            upgrade.resume = std::get<resume_positions>(std::move(resume));
+            if (auto e = params.find("epoch"); e != params.end() && (*e).has_value) {
+                const std::string epoch = (*e).value;
+                if (epoch.empty() || epoch.size() > 64 ||
+                    !std::all_of(epoch.begin(), epoch.end(),
+                                 [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); }))
+                    return reply(400, "bad epoch=: up to 64 hexadecimal digits");
+                upgrade.resume->epoch = epoch;
+            }
         }
         return upgrade;
     }

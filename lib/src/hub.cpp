@@ -40,6 +40,7 @@ hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity, std::size
     , shards_(shards) {}
 
 asio::awaitable<bool> hub::publish(message m) {
+    m.accepted = std::chrono::steady_clock::now();
     return inbox_.send(std::move(m));
 }
 
@@ -112,29 +113,34 @@ asio::awaitable<void> hub::gather_more(std::vector<message>& batch, std::size_t&
 asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
     auto frames = std::make_shared<frame_batch>();
     std::size_t total = 0;
-    bool targeted = false;
     bool counted = false;
     for (const auto& m : batch) {
         total += frame_header_size(m.payload.size()) + m.payload.size();
-        targeted = targeted || !m.target.everyone();
+        frames->for_everyone = frames->for_everyone && m.target.everyone();
         counted = counted || m.outcome;
     }
     frames->bytes.reserve(total);
-    if (targeted) frames->routed.reserve(batch.size());
+    frames->frames.reserve(batch.size());
     if (counted) frames->delivered = std::make_unique<std::atomic<std::size_t>[]>(batch.size());
+    frames->numbered_at = std::chrono::steady_clock::now();
     for (auto& m : batch) {
-        m.seq = ++seq_;
+        m.order = ++order_;
+        m.seq = m.target.channel.empty() ? ++all_clients_seq_ : ++channel_seq_[m.target.channel];
         if (m.receipt) { // before the shards deliver the batch, so its sender sees it numbered
-            m.receipt->last_seq.store(m.seq, std::memory_order_relaxed);
+            m.receipt->last_order.store(m.order, std::memory_order_relaxed);
             m.receipt->numbered.fetch_add(1, std::memory_order_release);
         }
-        const std::size_t begin = frames->bytes.size();
+        frame_batch::frame f;
+        f.begin = frames->bytes.size();
+        f.header = static_cast<std::uint8_t>(frame_header_size(m.payload.size()));
         append_frame(frames->bytes, opcode_for(m.kind), m.payload);
-        if (targeted)
-            frames->routed.push_back({begin, frames->bytes.size() - begin, m.seq, std::move(m.target)});
+        f.size = frames->bytes.size() - f.begin;
+        f.kind = m.kind;
+        f.order = m.order;
+        f.seq = m.seq;
+        f.target = std::move(m.target);
+        frames->frames.push_back(std::move(f));
     }
-    frames->messages = batch.size();
-    frames->last_seq = seq_;
 
     // Each shard enqueues on its own thread; wait for all of them so that one batch is fully
     // handed out before the next, which keeps the order the same for every client.

@@ -1,6 +1,7 @@
 // The hub: readers push what clients send into one inbox (bounded in messages and bytes); one sender
-// coroutine takes messages out in order, numbers them, encodes each frame once and hands the
-// batch to every shard, awaiting each shard's fan-out before it takes the next batch.
+// coroutine takes messages out in order, numbers them (in the hub's order, and in their stream:
+// their channel's or the all-clients one), encodes each frame once and hands the batch to every
+// shard, awaiting each shard's fan-out before it takes the next batch.
 // The inbox is the one entry point for every producer of messages: the readers and the publish API.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -65,7 +67,10 @@ class hub {
 
     inbox inbox_;
     const std::vector<std::unique_ptr<shard>>& shards_;
-    std::uint64_t seq_ = 0; // sender only
+    // Sender only: the hub's order across every stream, and each stream's seq.
+    std::uint64_t order_ = 0;
+    std::uint64_t all_clients_seq_ = 0;
+    std::unordered_map<std::string, std::uint64_t> channel_seq_;
 };
 
 } // namespace wshub

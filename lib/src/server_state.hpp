@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <fmt/format.h>
 #include <optional>
+#include <random>
 #include <string>
 
 namespace wshub {
@@ -35,7 +37,8 @@ struct server_state {
         , proxies(trusted_proxies::parse(cfg.trusted_proxies))
         , limits(cfg.max_connections, cfg.max_connections_per_ip, cfg.max_connections_per_user)
         , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip)
-        , upgrade_rate(cfg.max_upgrades_per_ip) {}
+        , upgrade_rate(cfg.max_upgrades_per_ip)
+        , epoch(new_epoch()) {}
 
     const config cfg;
     const origin_policy origins;
@@ -49,6 +52,15 @@ struct server_state {
     server_counters counters;
     // Set when the shutdown begins: upgrades from then on are refused with 503.
     std::atomic<bool> draining{false};
+    // Names this process's numbering of the streams: positions from another epoch (an earlier
+    // process, whose history is gone) cannot be resumed.
+    const std::string epoch;
+
+  private:
+    static std::string new_epoch() {
+        std::random_device random;
+        return fmt::format("{:08x}{:08x}", random(), random());
+    }
 };
 
 } // namespace wshub

@@ -44,7 +44,8 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id
 
 session::~session() = default;
 
-void session::start(std::string handshake_response, std::string prefetched) {
+void session::start(std::string handshake_response, std::string prefetched,
+                    const std::optional<resume_positions>& resume) {
     error_code ec;
     socket_.set_option(asio::ip::tcp::no_delay(true), ec);
     // The kernel's buffer counts in what a stuck client holds: keep it near the queue limits.
@@ -58,6 +59,8 @@ void session::start(std::string handshake_response, std::string prefetched) {
     state_.started();
     spdlog::info("connect user_id={} remote={}", client_text{user_id_}, remote_);
     send_unshared(std::move(handshake_response), false);
+    // Its join point is here: the history holds what came before, its queue gets what follows.
+    shard_.catch_up(*this, resume);
     // Admitted just as the server began to stop: the 1001 follows the 101.
     if (shard_.closing_clients()) close(close_status::going_away, "server shutting down");
     start_reader(std::move(prefetched));
@@ -166,18 +169,15 @@ bool session::handle(frame_event event, reader_pass& pass) {
     // Only whole frames count as signs of life: a client trickling a partial frame still times out.
     last_heard_ = pass.now;
     switch (event.what) {
-    case frame_event::kind::message:
+    case frame_event::kind::message: {
         state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
         if (!state_.acts_on_frames()) return true; // keep reading until the peer answers the close
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
-        pass.received.push_back(message{event.text ? payload_kind::text : payload_kind::binary,
-                                        std::move(event.payload),
-                                        {},
-                                        0,
-                                        {},
-                                        {},
-                                        0});
+        auto& m = pass.received.emplace_back(); // for everyone, as in the seed
+        m.kind = event.text ? payload_kind::text : payload_kind::binary;
+        m.payload = std::move(event.payload);
         return true;
+    }
     case frame_event::kind::ping:
         // Answered after the pass, all pongs in one write: a burst of pings costs one system call.
         if (state_.acts_on_frames()) append_frame(pass.pongs, opcode::pong, event.payload);
@@ -363,13 +363,23 @@ void session::send_close_frame(const connection_state::close_frame& frame) {
     });
 }
 
-bool session::deliver(const frame_batch_ptr& batch, std::string_view frames, std::uint64_t last_seq,
+bool session::deliver(const frame_batch_ptr& batch, std::string_view frames, std::uint64_t last_order,
                       std::chrono::steady_clock::time_point now) {
     if (!state_.serving()) return false;
     if (!send(outbox::chunk{batch, frames.data(), frames.size()}, false, now)) return false;
-    state_.delivered(last_seq);
+    state_.delivered(last_order);
     if (!state_.awaits_own_messages()) stop_waiting_for_own_messages();
     return true;
+}
+
+bool session::send_shared(const frame_batch_ptr& batch, std::string_view frames) {
+    return state_.serving() && send(outbox::chunk{batch, frames.data(), frames.size()}, false);
+}
+
+bool session::send_text(std::string_view text) {
+    std::string frame;
+    append_frame(frame, opcode::text, text);
+    return state_.serving() && send_unshared(std::move(frame), false);
 }
 
 void session::subscribe(std::vector<std::string> channels) {

@@ -12,6 +12,7 @@
 #include "wshub/message.hpp"
 #include "wshub/name_index.hpp"
 #include "wshub/outbox.hpp"
+#include "wshub/resume_positions.hpp"
 #include "wshub/token_bucket.hpp"
 
 #include <boost/asio/awaitable.hpp>
@@ -19,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -33,16 +35,28 @@ class session final : public std::enable_shared_from_this<session> {
             connection_limits::slot slot);
     ~session();
 
-    // Sends the handshake's 101 response, joins the shard and starts reading; `prefetched` holds
+    // Joins the shard, sends the handshake's 101 response, then what the shard's catch_up() has
+    // for it (the join frame, a replay from `resume`), and starts reading; `prefetched` holds
     // bytes the client sent right behind its upgrade request. Shard thread only.
-    void start(std::string handshake_response, std::string prefetched);
+    void start(std::string handshake_response, std::string prefetched,
+               const std::optional<resume_positions>& resume);
 
-    // Queues `frames` (whole frames inside `batch`, the last numbered `last_seq`) for this
-    // client; false when it takes no more. A client whose backlog would pass the hard limit, or
+    // Queues `frames` (whole frames inside `batch`, the last in the hub's order `last_order`)
+    // for this client; false when it takes no more. A client whose backlog would pass the hard limit, or
     // has been over the soft limit for the slow-client timeout at `now`, is closed with 1008
     // and gets nothing more. Shard thread only.
-    bool deliver(const frame_batch_ptr& batch, std::string_view frames, std::uint64_t last_seq,
+    bool deliver(const frame_batch_ptr& batch, std::string_view frames, std::uint64_t last_order,
                  std::chrono::steady_clock::time_point now);
+
+    // Every message goes to this client as a JSON envelope with its seq (envelope.hpp). Shard
+    // thread only, before start().
+    void use_envelope() noexcept { envelope_ = true; }
+    bool envelope() const noexcept { return envelope_; }
+
+    // Queues frames the session's catch-up replays (whole frames inside `batch`), or one text
+    // frame of its own; false when the client takes no more. Shard thread only.
+    bool send_shared(const frame_batch_ptr& batch, std::string_view frames);
+    bool send_text(std::string_view text);
 
     // The channels the session receives besides broadcasts and messages to its user; validated
     // by the route. Shard thread only, before start().
@@ -152,6 +166,7 @@ class session final : public std::enable_shared_from_this<session> {
     std::vector<channel_place> channel_places_; // not resized once the session has joined its shard
     outbox outbox_;
     connection_state state_;
+    bool envelope_ = false;
     // The timers are made only when the connection ends: an idle client does not carry them
     // (120 B each). `flush_deadline_` bounds flush_before_close(), and the writer's end cancels
     // its wait; `closing_deadline_` bounds the closing handshake once our close frame is queued.

@@ -3,6 +3,7 @@
 #include "session.hpp"
 #include "task_group.hpp"
 #include "wshub/client_text.hpp"
+#include "wshub/envelope.hpp"
 #include "wshub/frame.hpp"
 
 #include <algorithm>
@@ -16,9 +17,11 @@ namespace wshub {
 
 shard::shard(unsigned index, server_state& state)
     : index_(index)
-    , state_(state) {}
+    , state_(state)
+    , history_(state.cfg.history_size, state.cfg.history_bytes, state.cfg.history_ttl) {}
 
 void shard::add(session& s) {
+    if (s.envelope()) ++envelope_sessions_;
     s.registry_index = sessions_.size();
     sessions_.push_back(&s);
     by_user_.add(s.user_id(), s, s.user_place());
@@ -35,6 +38,7 @@ void shard::remove(session& s) {
     by_user_.remove(s.user_place());
     for (auto& place : s.channel_places())
         by_channel_.remove(place.place);
+    if (s.envelope()) --envelope_sessions_;
     state_.counters.sessions.fetch_sub(1, std::memory_order_relaxed);
     if (closing_clients_ && sessions_.empty()) all_left_.set();
 }
@@ -55,62 +59,117 @@ void shard::for_each_session(F f) {
         guarded(*s, f);
 }
 
-std::size_t shard::deliver_to_everyone(const frame_batch_ptr& batch, std::string_view run,
-                                       std::uint64_t last_seq, std::chrono::steady_clock::time_point now) {
+std::string_view shard::frame_run::for_session(const session& s) const noexcept {
+    return s.envelope() ? enveloped : raw;
+}
+
+shard::frame_run shard::run_of(const frame_batch& batch, std::size_t first, std::size_t last) const {
+    const auto& a = batch.frames[first];
+    const auto& z = batch.frames[last - 1];
+    frame_run r;
+    r.raw = std::string_view(batch.bytes).substr(a.begin, z.begin + z.size - a.begin);
+    r.last_order = z.order;
+    if (envelope_sessions_ > 0) { // encoded once per batch, by the first shard that needs it
+        const auto& e = batch.envelope();
+        const auto begin = e.ranges[first].first;
+        r.enveloped = std::string_view(e.bytes).substr(begin, e.ranges[last - 1].first +
+                                                                  e.ranges[last - 1].second - begin);
+    }
+    return r;
+}
+
+std::size_t shard::deliver_to_everyone(const frame_batch_ptr& batch, const frame_run& run,
+                                       std::chrono::steady_clock::time_point now) {
     std::size_t reached = 0;
-    for_each_session([&](session& s) { reached += s.deliver(batch, run, last_seq, now); });
+    for_each_session(
+        [&](session& s) { reached += s.deliver(batch, run.for_session(s), run.last_order, now); });
     return reached;
 }
 
 boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
     // deliver() may close a session, which only schedules work: the lists do not change here.
     const auto now = std::chrono::steady_clock::now();
-    const std::string_view bytes = batch->bytes;
-    if (batch->routed.empty()) { // a broadcast: one run of bytes for everyone
-        const std::size_t reached = deliver_to_everyone(batch, bytes, batch->last_seq, now);
-        for (std::size_t i = 0; batch->delivered && i < batch->messages; ++i)
+    // Recorded in the same step as it is delivered: a session that joins between two batches has
+    // every earlier message in the history and every later one in its queue.
+    history_.record(batch);
+    const auto& frames = batch->frames;
+    if (batch->for_everyone) { // a broadcast: one run of bytes for everyone
+        const std::size_t reached = deliver_to_everyone(batch, run_of(*batch, 0, frames.size()), now);
+        for (std::size_t i = 0; batch->delivered && i < frames.size(); ++i)
             count(*batch, i, reached);
         co_return;
     }
-    // Messages in seq order; consecutive ones for everyone still go out as one run.
-    const auto& routed = batch->routed;
-    for (std::size_t i = 0; i < routed.size();) {
-        const auto& first = routed[i];
-        if (first.target.everyone()) {
+    // Messages in order; consecutive ones for everyone still go out as one run.
+    for (std::size_t i = 0; i < frames.size();) {
+        if (frames[i].target.everyone()) {
             std::size_t j = i + 1;
-            while (j < routed.size() && routed[j].target.everyone())
+            while (j < frames.size() && frames[j].target.everyone())
                 ++j;
-            const auto& last = routed[j - 1];
-            const auto run = bytes.substr(first.begin, last.begin + last.size - first.begin);
-            const std::size_t reached = deliver_to_everyone(batch, run, last.seq, now);
+            const std::size_t reached = deliver_to_everyone(batch, run_of(*batch, i, j), now);
             for (std::size_t k = i; k < j; ++k)
                 count(*batch, k, reached);
             i = j;
             continue;
         }
-        count(*batch, i, deliver_targeted(batch, first, now));
+        count(*batch, i, deliver_targeted(batch, i, now));
         ++i;
     }
     co_return;
 }
 
-std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, const frame_batch::routed_frame& f,
+std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, std::size_t i,
                                     std::chrono::steady_clock::time_point now) {
-    const auto frame = std::string_view(batch->bytes).substr(f.begin, f.size);
-    const auto& channel = f.target.channel;
+    const auto& target = batch->frames[i].target;
+    const auto run = run_of(*batch, i, i + 1);
     std::size_t reached = 0;
     auto offer = [&](session& s) {
-        guarded(s, [&](session& to) { reached += to.deliver(batch, frame, f.seq, now); });
+        guarded(s,
+                [&](session& to) { reached += to.deliver(batch, run.for_session(to), run.last_order, now); });
     };
-    if (f.target.user_ids.empty()) {
-        for (const auto& e : by_channel_.find(channel))
+    if (target.user_ids.empty()) {
+        for (const auto& e : by_channel_.find(target.channel))
             offer(*e.member);
         return reached;
     }
-    for (const auto& user : f.target.user_ids)
+    for (const auto& user : target.user_ids)
         for (const auto& e : by_user_.find(user))
-            if (channel.empty() || e.member->subscribed_to(channel)) offer(*e.member);
+            if (target.channel.empty() || e.member->subscribed_to(target.channel)) offer(*e.member);
     return reached;
+}
+
+void shard::catch_up(session& s, const std::optional<resume_positions>& resume) {
+    const auto now = std::chrono::steady_clock::now();
+    if (s.envelope()) {
+        std::vector<std::pair<std::string, std::uint64_t>> joined_at;
+        for (const auto& place : s.channel_places())
+            joined_at.emplace_back(place.channel, history_.last(place.channel));
+        s.send_text(join_json(state_.epoch, history_.last({}), joined_at));
+    }
+    if (!resume) return;
+    // Positions of another epoch are another process's numbering: all that is kept is news.
+    const bool same_epoch = resume->epoch.empty() || resume->epoch == state_.epoch;
+    std::vector<stream_history::kept> replay;
+    auto resume_stream = [&](std::string_view channel) {
+        const auto since = resume->position(channel);
+        if (!since) return; // no position: the stream starts live, at the join point
+        auto c = history_.after(channel, same_epoch ? *since : 0, now, replay);
+        if (!same_epoch) c.covered = false;
+        if (!c.covered) s.send_text(gap_json(channel, *since, c.oldest));
+    };
+    resume_stream({});
+    for (const auto& place : s.channel_places())
+        resume_stream(place.channel);
+    // The streams interleave as the hub numbered them; each message is sent if it is for `s`.
+    std::sort(replay.begin(), replay.end(),
+              [](const auto& a, const auto& b) { return a.frame().order < b.frame().order; });
+    for (const auto& k : replay) {
+        const auto& target = k.frame().target;
+        if (!target.user_ids.empty() &&
+            std::find(target.user_ids.begin(), target.user_ids.end(), s.user_id()) == target.user_ids.end())
+            continue;
+        const auto run = run_of(*k.batch, k.index, k.index + 1);
+        if (!s.send_shared(k.batch, run.for_session(s))) return;
+    }
 }
 
 void shard::count(const frame_batch& batch, std::size_t i, std::size_t reached) noexcept {
@@ -153,6 +212,7 @@ boost::asio::awaitable<void> shard::run() {
         co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
         const auto now = std::chrono::steady_clock::now();
         for_each_session([now](session& s) { s.keepalive(now); });
+        history_.expire(now);
     }
 
     closing_clients_ = true;

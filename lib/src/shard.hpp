@@ -7,11 +7,14 @@
 #include "server_state.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/name_index.hpp"
+#include "wshub/resume_positions.hpp"
+#include "wshub/stream_history.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -61,8 +64,23 @@ class shard {
     // it read before it yields, and keeps only what the parser copied out.
     std::span<char> read_buffer() noexcept { return {read_buffer_.get(), read_buffer_size}; }
 
+    // Right after `s` joined (before any later batch): in the envelope mode the join frame with
+    // its streams' positions; with since= the gap notices, then what it missed that the history
+    // keeps, in the hub's order. Shard thread.
+    void catch_up(session& s, const std::optional<resume_positions>& resume);
+
   private:
-    std::size_t deliver_targeted(const frame_batch_ptr& batch, const frame_batch::routed_frame& f,
+    // Messages [first, last) of a batch as one run of bytes, raw and (when this shard has
+    // envelope sessions) as envelopes.
+    struct frame_run {
+        std::string_view raw;
+        std::string_view enveloped;
+        std::uint64_t last_order = 0;
+        std::string_view for_session(const session& s) const noexcept;
+    };
+    frame_run run_of(const frame_batch& batch, std::size_t first, std::size_t last) const;
+    // Delivers message i, addressed to users, a channel or both.
+    std::size_t deliver_targeted(const frame_batch_ptr& batch, std::size_t i,
                                  std::chrono::steady_clock::time_point now);
     // Adds `reached` to message i's count of connections, when its publisher asked.
     static void count(const frame_batch& batch, std::size_t i, std::size_t reached) noexcept;
@@ -74,10 +92,9 @@ class shard {
     // Calls f(s); a session for which it throws is logged and closed.
     template <class F>
     void guarded(session& s, F f);
-    // Queues `run` (whole frames, the last numbered `last_seq`) for every session; returns how
-    // many took it.
-    std::size_t deliver_to_everyone(const frame_batch_ptr& batch, std::string_view run,
-                                    std::uint64_t last_seq, std::chrono::steady_clock::time_point now);
+    // Queues `run` for every session; returns how many took it.
+    std::size_t deliver_to_everyone(const frame_batch_ptr& batch, const frame_run& run,
+                                    std::chrono::steady_clock::time_point now);
 
     unsigned index_;
     server_state& state_;
@@ -85,6 +102,8 @@ class shard {
     std::vector<session*> sessions_;
     name_index<session> by_user_;
     name_index<session> by_channel_;
+    std::size_t envelope_sessions_ = 0; // how many want envelopes: none, and no batch is enveloped
+    stream_history history_;
     bool publishing_ = true;
     bool closing_clients_ = false;
     event all_left_{ioc_.get_executor()}; // set when the list empties after the polite stop

@@ -161,8 +161,8 @@ BOOST_FIXTURE_TEST_CASE(connection_tokens_on_separate_lines_are_one_list, server
 }
 
 BOOST_FIXTURE_TEST_CASE(offered_subprotocol_that_wshub_does_not_speak_is_400, server_fixture) {
-    // wshub speaks no subprotocol: a 101 without Sec-WebSocket-Protocol would fail the browser's
-    // handshake anyway, so the client gets a clear refusal instead.
+    // wshub speaks wshub.json only: a 101 without Sec-WebSocket-Protocol would fail the
+    // browser's handshake anyway, so the client gets a clear refusal instead.
     for (const char* offered : {"chat", "chat, superchat", "v1.wshub"}) {
         BOOST_TEST_CONTEXT(offered) {
             raw_connection c(io);

@@ -140,8 +140,10 @@ BOOST_FIXTURE_TEST_CASE(a_batch_is_published_in_order_and_answered_in_order, api
     BOOST_REQUIRE(v.is_array());
     BOOST_REQUIRE(v.as_array().size() == 3u);
     const auto& a = v.as_array();
-    BOOST_TEST(number(a[0], "id") < number(a[1], "id"));
-    BOOST_TEST(number(a[1], "id") < number(a[2], "id"));
+    // Each id is the message's seq in its stream: the all-clients stream, then news's.
+    BOOST_TEST(number(a[0], "id") == 1);
+    BOOST_TEST(number(a[1], "id") == 1);
+    BOOST_TEST(number(a[2], "id") == 2);
     BOOST_TEST(number(a[0], "delivered") == 1);
     BOOST_TEST(number(a[1], "delivered") == 1);
     BOOST_TEST(number(a[2], "delivered") == 0);

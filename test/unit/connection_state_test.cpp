@@ -16,10 +16,10 @@ connection_state started() {
     return s;
 }
 
-// What the hub's sender does with one of the client's messages: numbers it as `seq`.
-void number(connection_state& s, std::uint64_t seq) {
+// What the hub's sender does with one of the client's messages: numbers it `order`.
+void number(connection_state& s, std::uint64_t order) {
     auto& receipt = *s.receipt();
-    receipt.last_seq.store(seq);
+    receipt.last_order.store(order);
     receipt.numbered.fetch_add(1);
 }
 

@@ -132,8 +132,9 @@ BOOST_AUTO_TEST_CASE(offered_subprotocols_are_gathered_from_every_line) {
 }
 
 BOOST_AUTO_TEST_CASE(a_client_offering_only_unsupported_subprotocols_is_400) {
-    // wshub speaks none today.
-    BOOST_TEST(supported_subprotocols.empty());
+    // wshub speaks wshub.json only.
+    BOOST_TEST(supported_subprotocols.size() == 1u);
+    BOOST_TEST(supported_subprotocols.front() == "wshub.json");
     const auto r = refusal({true, rfc_key, "13", "chat, superchat"});
     BOOST_TEST(r.status == 400u);
     BOOST_TEST(r.body == "unsupported WebSocket subprotocol\n");

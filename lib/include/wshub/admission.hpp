@@ -48,7 +48,9 @@ struct admission {
     std::string handshake_response;
     // With a token: Unix seconds after which the session must end (exp plus the leeway).
     std::optional<std::int64_t> valid_until;
-    std::vector<std::string> channels; // what it subscribes to, from the route
+    std::vector<std::string> channels;        // what it subscribes to, from the route
+    bool envelope = false;                    // envelope=json, or the subprotocol wshub.json
+    std::optional<resume_positions> resume{}; // since= and epoch=
 };
 
 // Cheapest refusal first: the handshake's fields (400, 426), origin (403), with authentication the

@@ -45,6 +45,13 @@ struct config {
     // larger than this still enters an empty inbox.
     std::size_t inbox_bytes = std::size_t{64} * 1024 * 1024;
 
+    // Recovery (since=): each stream keeps its last history_size messages (0: none), at most
+    // history_bytes of frames, none older than history_ttl. Each shard keeps references into the
+    // batches, so the bytes are held once, however many threads there are.
+    std::size_t history_size = 1000;
+    std::size_t history_bytes = std::size_t{4} * 1024 * 1024;
+    std::chrono::seconds history_ttl{300};
+
     // On SIGINT/SIGTERM: how long clients get to receive what is queued for them and the close frame
     // before their sockets are closed anyway.
     std::chrono::milliseconds drain_timeout{std::chrono::seconds(5)};

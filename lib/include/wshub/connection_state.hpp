@@ -84,8 +84,8 @@ class connection_state {
     const std::shared_ptr<publish_receipt>& receipt();
     // The hub took one more of the client's messages.
     void published() noexcept { ++published_; }
-    // A batch up to `last_seq` went into the client's queue.
-    void delivered(std::uint64_t last_seq) noexcept { delivered_seq_ = last_seq; }
+    // A batch up to the hub's `last_order` went into the client's queue.
+    void delivered(std::uint64_t last_order) noexcept { delivered_order_ = last_order; }
     // Whether every message the client published has been numbered by the hub and delivered back
     // to it.
     bool own_messages_delivered() const noexcept;
@@ -142,8 +142,8 @@ class connection_state {
     std::string detail_; // the reason or error with the cause
     std::optional<close_frame> held_close_;
     std::shared_ptr<publish_receipt> receipt_;
-    std::uint64_t published_ = 0;     // messages the hub took from this client
-    std::uint64_t delivered_seq_ = 0; // the last seq delivered to this client
+    std::uint64_t published_ = 0;       // messages the hub took from this client
+    std::uint64_t delivered_order_ = 0; // the hub's order of the last message delivered to this client
     bool in_shard_ = false;
     bool reader_ended_ = false;
     bool writer_running_ = false;

@@ -5,11 +5,14 @@
 #include "wshub/message.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace wshub {
@@ -50,21 +53,41 @@ inline opcode opcode_for(payload_kind k) noexcept {
 
 // Frames encoded once by the sender and shared, read-only, by every client's queue.
 struct frame_batch {
-    std::string bytes; // whole frames, back to back, in seq order
-    // Each message's frame in `bytes` and whom it is for; empty when every message in the batch
-    // is for everyone, so that a broadcast goes out as one run of bytes per client.
-    struct routed_frame {
+    std::string bytes; // whole frames, back to back, in the hub's order
+    // One per message: where its frame is in `bytes`, its numbers, and whom it is for.
+    struct frame {
         std::size_t begin = 0;
         std::size_t size = 0;
-        std::uint64_t seq = 0;
+        std::uint8_t header = 0; // bytes of frame header before the payload
+        payload_kind kind = payload_kind::text;
+        std::uint64_t order = 0; // the hub's number, across every stream
+        std::uint64_t seq = 0;   // its number in its stream (target.channel's, or the all-clients one)
         message_target target;
+        std::string_view payload(const std::string& in) const noexcept {
+            return std::string_view(in).substr(begin + header, size - header);
+        }
     };
-    std::vector<routed_frame> routed;
-    std::size_t messages = 0;
-    std::uint64_t last_seq = 0; // seq of the last message in the batch
+    std::vector<frame> frames;
+    // No message names users or a channel: the batch goes out as one run of bytes to everyone.
+    bool for_everyone = true;
+    // When the sender numbered it: how old its messages are, for the history's --history-ttl.
+    std::chrono::steady_clock::time_point numbered_at;
     // When set (some message's publisher waits for the answer), each message's count of the
     // connections it was queued to, added up by the shards in parallel.
     std::unique_ptr<std::atomic<std::size_t>[]> delivered;
+
+    // The same messages as JSON envelopes ({"seq","channel","data"}, envelope.hpp), for the
+    // clients that asked for them: encoded once, by the first shard that needs them, and then
+    // shared like `bytes`. `ranges[i]` is message i's frame in `bytes`, as begin and size.
+    struct enveloped {
+        std::string bytes;
+        std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    };
+    const enveloped& envelope() const;
+
+  private:
+    mutable std::once_flag envelope_once_;
+    mutable enveloped envelope_;
 };
 using frame_batch_ptr = std::shared_ptr<const frame_batch>;
 

@@ -2,7 +2,10 @@
 // so every path and error reason is testable without a socket.
 #pragma once
 
+#include "wshub/resume_positions.hpp"
+
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -33,9 +36,11 @@ struct http_reply {
 
 // An upgrade request to /im for this user, still to pass admission (handshake, origin, token, limits).
 struct upgrade_request {
-    std::string user_id;               // empty only when user_id_from_token
-    std::string token;                 // the decoded token= parameter, if any
-    std::vector<std::string> channels; // from channels=a,b: validated, without duplicates
+    std::string user_id;                      // empty only when user_id_from_token
+    std::string token;                        // the decoded token= parameter, if any
+    std::vector<std::string> channels;        // from channels=a,b: validated, without duplicates
+    bool envelope = false;                    // envelope=json: messages as JSON with their seq
+    std::optional<resume_positions> resume{}; // since= (and epoch=): replay what the client missed
 };
 
 // At most this many channels in one connection's channels= parameter.

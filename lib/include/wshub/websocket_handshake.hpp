@@ -2,6 +2,7 @@
 // the Sec-WebSocket-* fields of an upgrade request and writes the 101 response.
 #pragma once
 
+#include "wshub/envelope.hpp"
 #include "wshub/http_routes.hpp"
 
 #include <array>
@@ -14,9 +15,10 @@
 
 namespace wshub {
 
-// The subprotocols (Sec-WebSocket-Protocol) wshub speaks, most preferred first. None yet: a client
-// that offers some is refused, since a 101 that names none of them fails its handshake anyway.
-inline constexpr std::array<std::string_view, 0> supported_subprotocols{};
+// The subprotocols (Sec-WebSocket-Protocol) wshub speaks, most preferred first: wshub.json, the
+// JSON envelope. A client that offers only others is refused, since a 101 that names none of
+// them fails its handshake anyway.
+inline constexpr std::array<std::string_view, 1> supported_subprotocols{envelope_subprotocol};
 
 // The request fields the handshake depends on (method, HTTP version, Upgrade and Connection were
 // already checked by route()).
