@@ -55,9 +55,14 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
                                                 bool head) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "wshub");
-    res.set(http::field::content_type, r.json         ? "application/json"
-                                       : r.prometheus ? "text/plain; version=0.0.4; charset=utf-8"
-                                                      : "text/plain; charset=utf-8");
+    if (!r.static_content_type.empty()) {
+        res.set(http::field::content_type, r.static_content_type);
+        res.set(http::field::cache_control, "no-cache");
+    } else {
+        res.set(http::field::content_type, r.json         ? "application/json"
+                                           : r.prometheus ? "text/plain; version=0.0.4; charset=utf-8"
+                                                          : "text/plain; charset=utf-8");
+    }
     if (r.upgrade_required) {
         res.set(http::field::upgrade, "websocket");
         res.set(http::field::connection, "Upgrade");

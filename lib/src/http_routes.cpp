@@ -2,6 +2,7 @@
 
 #include "wshub/channel_name.hpp"
 #include "wshub/publish_request.hpp"
+#include "wshub/static_files.hpp"
 
 #include <algorithm>
 #include <boost/url/parse.hpp>
@@ -145,6 +146,12 @@ route_decision route(const http_request_view& req) {
             }
         }
         return upgrade;
+    }
+    if (const auto* file = find_static_file(path)) {
+        if (!read_only) return get_only(path);
+        http_reply r{200, std::string(file->body)};
+        r.static_content_type = file->content_type;
+        return r;
     }
     return reply(404, "not found");
 }

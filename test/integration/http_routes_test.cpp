@@ -1,4 +1,5 @@
-// The plain HTTP answers: health check, unknown paths, and the ways an /im request is refused.
+// The plain HTTP answers: health check, the demo page and the JavaScript client, unknown paths, and
+// the ways an /im request is refused.
 #include "http_client.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
@@ -7,11 +8,20 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/websocket/error.hpp>
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 using namespace wshub_test;
 namespace http = boost::beast::http;
 
 namespace {
+
+std::string source_file(const std::string& name) {
+    std::ifstream in(std::string(WSHUB_SOURCE_DIR) + "/lib/static/" + name, std::ios::binary);
+    BOOST_REQUIRE_MESSAGE(in, "cannot read lib/static/" + name);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 const header_list upgrade_headers = {{"Connection", "Upgrade"},
                                      {"Upgrade", "websocket"},
@@ -42,6 +52,35 @@ BOOST_FIXTURE_TEST_CASE(ipv6_loopback_serves_ping_and_websocket, ipv6_server) {
     client.connect(port(), "/im?user_id=v6", "::1");
     client.send_text("over ipv6");
     BOOST_TEST(client.read().payload == "over ipv6");
+}
+
+BOOST_FIXTURE_TEST_CASE(demo_page_and_javascript_client_are_served_as_the_files, server_fixture) {
+    struct expected {
+        const char* target;
+        const char* file;
+        const char* content_type;
+    };
+    for (const auto& e : {expected{"/", "index.html", "text/html; charset=utf-8"},
+                          expected{"/wshub.js", "wshub.js", "text/javascript; charset=utf-8"}}) {
+        BOOST_TEST_CONTEXT(e.target) {
+            const auto body = source_file(e.file);
+            const auto res = http_get(port(), e.target);
+            BOOST_TEST(res.result_int() == 200u);
+            BOOST_TEST(res[http::field::content_type] == e.content_type);
+            BOOST_TEST(res[http::field::cache_control] == "no-cache");
+            BOOST_TEST(res.body() == body);
+
+            const auto head = http_request(port(), http::verb::head, e.target);
+            BOOST_TEST(head.result_int() == 200u);
+            BOOST_TEST(head[http::field::content_type] == e.content_type);
+            BOOST_TEST(head[http::field::content_length] == std::to_string(body.size()));
+            BOOST_TEST(head.body().empty());
+
+            const auto post = http_request(port(), http::verb::post, e.target);
+            BOOST_TEST(post.result_int() == 405u);
+            BOOST_TEST(post[http::field::allow] == "GET");
+        }
+    }
 }
 
 BOOST_FIXTURE_TEST_CASE(unknown_path_is_404, server_fixture) {

@@ -5,6 +5,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/system/system_error.hpp>
@@ -24,10 +25,13 @@ asio::awaitable<http_response> exchange(beast::tcp_stream& stream, asio::ip::tcp
     auto [wec, wn] = co_await http::async_write(stream, req, asio::as_tuple(asio::use_awaitable));
     if (wec) throw boost::system::system_error(wec, "write request");
     beast::flat_buffer buffer;
-    http_response res;
-    auto [rec, rn] = co_await http::async_read(stream, buffer, res, asio::as_tuple(asio::use_awaitable));
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(std::uint64_t{16} * 1024 * 1024);
+    // The answer to HEAD has a Content-Length but no body.
+    parser.skip(req.method() == http::verb::head);
+    auto [rec, rn] = co_await http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
     if (rec) throw boost::system::system_error(rec, "read response");
-    co_return res;
+    co_return parser.release();
 }
 
 } // namespace

@@ -1,10 +1,19 @@
 #include "wshub/http_routes.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <fstream>
+#include <iterator>
+#include <string>
 
 using namespace wshub;
 
 namespace {
+
+std::string source_file(const std::string& name) {
+    std::ifstream in(std::string(WSHUB_SOURCE_DIR) + "/lib/static/" + name, std::ios::binary);
+    BOOST_REQUIRE_MESSAGE(in, "cannot read lib/static/" + name);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 http_reply reply_for(std::string_view method, std::string_view target, bool upgrade = false) {
     auto d = route({method, target, upgrade});
@@ -50,7 +59,7 @@ BOOST_AUTO_TEST_CASE(plain_get_on_im_is_426) {
 }
 
 BOOST_AUTO_TEST_CASE(unknown_paths_are_404) {
-    BOOST_TEST(reply_for("GET", "/").status == 404u);
+    BOOST_TEST(reply_for("GET", "/index.html").status == 404u);
     BOOST_TEST(reply_for("GET", "/imx?user_id=1", true).status == 404u);
     BOOST_TEST(reply_for("GET", "/im/extra", true).status == 404u);
 }
@@ -109,3 +118,36 @@ BOOST_AUTO_TEST_CASE(metrics_is_a_scrape_for_get_only) {
     BOOST_TEST(std::holds_alternative<metrics_scrape>(route({"GET", "/metrics", false})));
     BOOST_TEST(reply_for("POST", "/metrics").status == 405u);
 }
+
+BOOST_AUTO_TEST_SUITE(http_routes_static_files)
+
+BOOST_AUTO_TEST_CASE(demo_page_and_javascript_client_are_the_files_of_lib_static) {
+    const auto page = reply_for("GET", "/");
+    BOOST_TEST(page.status == 200u);
+    BOOST_TEST(page.static_content_type == "text/html; charset=utf-8");
+    BOOST_TEST(page.body == source_file("index.html"));
+    const auto client = reply_for("GET", "/wshub.js?v=2");
+    BOOST_TEST(client.status == 200u);
+    BOOST_TEST(client.static_content_type == "text/javascript; charset=utf-8");
+    BOOST_TEST(client.body == source_file("wshub.js"));
+    BOOST_TEST(reply_for("HEAD", "/").status == 200u);
+}
+
+BOOST_AUTO_TEST_CASE(static_files_take_get_and_head_only) {
+    for (auto method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
+        for (auto target : {"/", "/wshub.js"}) {
+            const auto r = reply_for(method, target);
+            BOOST_TEST(r.status == 405u, method << ' ' << target);
+            BOOST_TEST(r.allow_get);
+            BOOST_TEST(r.static_content_type.empty());
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(only_the_files_own_paths_serve_them) {
+    BOOST_TEST(reply_for("GET", "/ping").static_content_type.empty());
+    BOOST_TEST(reply_for("GET", "/wshub.js/").status == 404u);
+    BOOST_TEST(reply_for("GET", "/static/wshub.js").status == 404u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -32,6 +32,9 @@ struct http_reply {
     bool allow_post = false;        // add "Allow: POST" (405)
     bool json = false;              // the body is JSON (the API's answers)
     bool prometheus = false;        // the body is Prometheus text (/metrics)
+    // A file of the binary's (the demo page, the JavaScript client): its content type, and
+    // "Cache-Control: no-cache" so that a browser revalidates it after an upgrade of wshub.
+    std::string_view static_content_type{};
 };
 
 // An upgrade request to /im for this user, still to pass admission (handshake, origin, token, limits).
