@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs what wshub needs from Debian 12's packages, and only what is missing (idempotent).
 #   scripts/install-deps.sh          build dependencies
-#   scripts/install-deps.sh --test   plus what the tests use: nginx, docker-compose (config check), curl,
-#                                    clang, clang-tidy and the libFuzzer runtime, and for the browser
-#                                    test Chromium (Debian's) and playwright-core (npm) to drive it
+#   scripts/install-deps.sh --test   plus what the tests use: nginx, redis-server, docker-compose (config
+#                                    check), curl, clang, clang-tidy and the libFuzzer runtime, and for
+#                                    the browser test Chromium (Debian's) and playwright-core (npm) to
+#                                    drive it
 set -eu
 
 # Where the browser test looks for playwright-core (test/browser/CMakeLists.txt names it too).
@@ -12,9 +13,9 @@ playwright_version=1.65.1
 
 packages="g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libboost-test1.81-dev libfmt-dev libspdlog-dev libjwt-dev libssl-dev"
+  libboost-test1.81-dev libfmt-dev libspdlog-dev libjwt-dev libssl-dev libhiredis-dev"
 if [ "${1:-}" = "--test" ]; then
-  packages="$packages nginx docker-compose curl clang clang-tidy libclang-rt-14-dev chromium"
+  packages="$packages nginx redis-server docker-compose curl clang clang-tidy libclang-rt-14-dev chromium"
   # Node from Debian only when there is none; never Debian's npm package (a node that is already
   # installed comes with its own npm).
   command -v node >/dev/null 2>&1 || packages="$packages nodejs"
