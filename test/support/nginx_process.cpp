@@ -56,19 +56,17 @@ boost::test_tools::assertion_result nginx_available(boost::unit_test::test_unit_
     return ok;
 }
 
-std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream_port,
-                              std::uint16_t listen_port, const std::string& prefix_dir,
-                              const std::string& proxy_timeout) {
+std::string fill_nginx_config(const std::string& shipped, std::uint16_t listen_port,
+                              const std::string& prefix_dir, const std::string& proxy_timeout) {
     std::string conf = shipped;
     if (!proxy_timeout.empty()) {
         const auto timeouts = replace_all(conf, std::regex(R"(\b(proxy_(read|send)_timeout)\s+[^;]+;)"),
                                           "$1 " + proxy_timeout + ";");
         BOOST_REQUIRE_MESSAGE(timeouts > 0, "docker/nginx.conf sets no proxy_read_timeout to scale down");
     }
-    const auto upstreams =
-        replace_all(conf, std::regex(R"(\bwshub:23333\b)"), "127.0.0.1:" + std::to_string(upstream_port));
-    BOOST_REQUIRE_MESSAGE(upstreams > 0,
-                          "docker/nginx.conf has no 'wshub:23333' upstream to point at the test server");
+    // The nodes come from the upstream file, which the prefix holds under this name.
+    BOOST_REQUIRE_MESSAGE(std::regex_search(conf, std::regex(R"(\binclude\s+wshub-upstream\.conf;)")),
+                          "docker/nginx.conf does not include wshub-upstream.conf");
     const auto listens = replace_all(conf, std::regex(R"(\blisten\s+80\b([^;]*);)"),
                                      "listen 127.0.0.1:" + std::to_string(listen_port) + "$1;");
     BOOST_REQUIRE_MESSAGE(listens > 0,
@@ -90,16 +88,34 @@ std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream
     return conf;
 }
 
-nginx_prefix::nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port,
-                           const std::string& proxy_timeout) {
+std::string fill_nginx_upstream(const std::string& shipped, const std::vector<std::uint16_t>& ports) {
+    BOOST_REQUIRE(!ports.empty());
+    const std::regex node(R"((\bserver\s+)[A-Za-z0-9.-]+:23333\b)");
+    std::string filled;
+    std::size_t i = 0;
+    auto rest = shipped.cbegin();
+    for (std::sregex_iterator m(shipped.begin(), shipped.end(), node), end; m != end; ++m, ++i) {
+        filled.append(rest, (*m)[0].first);
+        filled += (*m)[1].str() + "127.0.0.1:" + std::to_string(ports[i % ports.size()]);
+        rest = (*m)[0].second;
+    }
+    filled.append(rest, shipped.cend());
+    BOOST_REQUIRE_MESSAGE(i > 0, "the upstream file has no 'server <node>:23333' to point at a test server");
+    return filled;
+}
+
+nginx_prefix::nginx_prefix(std::vector<std::uint16_t> upstream_ports, std::uint16_t listen_port,
+                           const std::string& proxy_timeout, const std::string& upstream_file) {
     std::string tmpl = (fs::temp_directory_path() / "wshub-nginx-XXXXXX").string();
     BOOST_REQUIRE_MESSAGE(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp failed");
     dir_ = tmpl;
     fs::create_directories(dir_ + "/logs");
-    const std::string conf =
-        fill_nginx_config(read_file(std::string(WSHUB_SOURCE_DIR) + "/docker/nginx.conf"), upstream_port,
-                          listen_port, dir_, proxy_timeout);
-    std::ofstream(config_path()) << conf;
+    const std::string docker_dir = std::string(WSHUB_SOURCE_DIR) + "/docker/";
+    std::ofstream(config_path()) << fill_nginx_config(read_file(docker_dir + "nginx.conf"), listen_port, dir_,
+                                                      proxy_timeout);
+    // nginx resolves a relative include against the directory of its main config.
+    std::ofstream(dir_ + "/wshub-upstream.conf")
+        << fill_nginx_upstream(read_file(docker_dir + upstream_file), upstream_ports);
 }
 
 nginx_prefix::~nginx_prefix() {
@@ -120,11 +136,15 @@ std::vector<std::string> nginx_prefix::command(std::vector<std::string> extra) c
     return argv;
 }
 
-nginx_process::nginx_process(std::uint16_t upstream_port, const std::string& proxy_timeout) {
+nginx_process::nginx_process(std::uint16_t upstream_port, const std::string& proxy_timeout)
+    : nginx_process(std::vector<std::uint16_t>{upstream_port}, proxy_timeout) {}
+
+nginx_process::nginx_process(std::vector<std::uint16_t> upstream_ports, const std::string& proxy_timeout) {
+    const char* upstream_file = upstream_ports.size() > 1 ? multi_node_upstream : single_node_upstream;
     // The free port can be taken by someone else before nginx binds it: then try another.
     for (int attempt = 0; attempt < 3; ++attempt) {
         port_ = free_loopback_port();
-        prefix_ = std::make_unique<nginx_prefix>(upstream_port, port_, proxy_timeout);
+        prefix_ = std::make_unique<nginx_prefix>(upstream_ports, port_, proxy_timeout, upstream_file);
         // SIGTERM if the runner dies: the master then stops its workers too.
         child_ = std::make_unique<child_process>(prefix_->command(), "[nginx] ", true, SIGTERM);
         // The master binds and listens before it starts the workers.

@@ -1,6 +1,7 @@
-// Debian's nginx running the shipped docker/nginx.conf in front of a test server: the config is
-// filled in (upstream -> 127.0.0.1:<wshub port>, listen -> 127.0.0.1:<free port>) into a temporary
-// prefix directory, so the test exercises the very proxy settings that are deployed.
+// Debian's nginx running the shipped docker/nginx.conf in front of test servers: the config and
+// the upstream file it includes are filled in (each node -> 127.0.0.1:<wshub port>, listen ->
+// 127.0.0.1:<free port>) into a temporary prefix directory, so the test exercises the very proxy
+// settings that are deployed.
 #pragma once
 
 #include "child_process.hpp"
@@ -9,27 +10,41 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace wshub_test {
 
 inline constexpr const char* nginx_binary = "/usr/sbin/nginx";
 
+// The upstream files in docker/ that nginx.conf includes as wshub-upstream.conf: the one node of
+// compose.single.yaml, and the nodes of compose.yaml.
+inline constexpr const char* single_node_upstream = "nginx-upstream.single.conf";
+inline constexpr const char* multi_node_upstream = "nginx-upstream.conf";
+
 // A precondition for test cases that need nginx: skips them with a reason when it is missing.
 boost::test_tools::assertion_result nginx_available(boost::unit_test::test_unit_id);
 
-// The shipped config with the deployment's names replaced by loopback addresses; fails the test
-// if the config no longer has what is replaced (the substitution would silently do nothing).
+// The shipped config with the deployment's listener moved to loopback; fails the test if the
+// config no longer has what is replaced (the substitution would silently do nothing).
 // A non-empty `proxy_timeout` (e.g. "2s") replaces the shipped proxy_read/send_timeout, so that a
 // test can scale the deployment's timing down.
-std::string fill_nginx_config(const std::string& shipped, std::uint16_t upstream_port,
-                              std::uint16_t listen_port, const std::string& prefix_dir,
-                              const std::string& proxy_timeout = {});
+std::string fill_nginx_config(const std::string& shipped, std::uint16_t listen_port,
+                              const std::string& prefix_dir, const std::string& proxy_timeout = {});
 
-// A temporary nginx prefix directory (removed on destruction) holding the filled config.
+// A shipped upstream file with its nodes' names replaced: the i-th server becomes
+// 127.0.0.1:ports[i % ports.size()]. Fails the test if it names no node.
+std::string fill_nginx_upstream(const std::string& shipped, const std::vector<std::uint16_t>& ports);
+
+// A temporary nginx prefix directory (removed on destruction) holding the filled config, and the
+// filled `upstream_file` (from docker/) beside it as the wshub-upstream.conf that it includes.
 class nginx_prefix {
   public:
+    nginx_prefix(std::vector<std::uint16_t> upstream_ports, std::uint16_t listen_port,
+                 const std::string& proxy_timeout = {},
+                 const std::string& upstream_file = single_node_upstream);
     nginx_prefix(std::uint16_t upstream_port, std::uint16_t listen_port,
-                 const std::string& proxy_timeout = {});
+                 const std::string& proxy_timeout = {})
+        : nginx_prefix(std::vector<std::uint16_t>{upstream_port}, listen_port, proxy_timeout) {}
     ~nginx_prefix();
     nginx_prefix(const nginx_prefix&) = delete;
     nginx_prefix& operator=(const nginx_prefix&) = delete;
@@ -50,6 +65,9 @@ class nginx_process {
   public:
     // Starts nginx in front of 127.0.0.1:`upstream_port` and waits (bounded) until it accepts.
     explicit nginx_process(std::uint16_t upstream_port, const std::string& proxy_timeout = {});
+    // The same in front of several nodes, as compose.yaml's nginx balances its nodes: the shipped
+    // multi-node upstream with its servers pointed at `upstream_ports` in turn.
+    explicit nginx_process(std::vector<std::uint16_t> upstream_ports, const std::string& proxy_timeout = {});
     // Stops nginx (SIGTERM, then SIGKILL to its process group if it lingers) and reaps it.
     ~nginx_process();
     nginx_process(const nginx_process&) = delete;
