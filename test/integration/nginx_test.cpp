@@ -1,5 +1,6 @@
-// The shipped nginx config in front of a test server: health check, WebSocket traffic and close
-// codes must pass through the proxy unchanged.
+// The shipped nginx config in front of test servers: health check, WebSocket traffic, close codes
+// and the publish API must pass through the proxy unchanged, and with two nodes nginx spreads
+// the connections over both.
 #include "http_client.hpp"
 #include "nginx_process.hpp"
 #include "raw_ws_client.hpp"
@@ -9,11 +10,13 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdint>
 #include <exception>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace wshub_test;
 namespace asio = boost::asio;
@@ -48,6 +51,25 @@ struct silent_server_behind_nginx : server_fixture {
         : server_fixture(wshub_args(1, {"--ping-interval", "120", "--idle-timeout", "240"}))
         , nginx(port(), scaled_proxy_timeout) {}
 
+    nginx_process nginx;
+};
+
+// The publish API through the proxy needs a token: nginx forwards the client's address.
+struct api_server_behind_nginx : server_fixture {
+    api_server_behind_nginx()
+        : server_fixture(wshub_args(1, {"--api-token=behind-nginx-token"}))
+        , nginx(port()) {}
+
+    nginx_process nginx;
+};
+
+// compose.yaml's setup: two nodes behind the multi-node upstream.
+struct two_nodes_behind_nginx : server_fixture {
+    two_nodes_behind_nginx()
+        : second(wshub_args(1))
+        , nginx(std::vector<std::uint16_t>{port(), second.port()}) {}
+
+    wshub_process second;
     nginx_process nginx;
 };
 
@@ -158,6 +180,44 @@ BOOST_FIXTURE_TEST_CASE(without_pings_nginx_cuts_an_idle_client, silent_server_b
     const auto end = idle.read_until_end();
     BOOST_TEST(end.bytes.empty(), "wshub sent " << end.bytes.size() << " bytes to an idle client");
     BOOST_TEST((end.end == asio::error::eof || end.end == asio::error::connection_reset), end.end.message());
+}
+
+BOOST_FIXTURE_TEST_CASE(publish_api_through_nginx_needs_a_token, server_behind_nginx) {
+    // Without --api-token the API answers direct loopback calls only, and nginx forwards.
+    const auto r = http_post(nginx.port(), "/api/publish", R"({"data": "from outside"})");
+    BOOST_TEST(r.result_int() == 401u, r.body());
+}
+
+BOOST_FIXTURE_TEST_CASE(publish_api_passes_through_nginx, api_server_behind_nginx) {
+    ws_client client(io);
+    client.connect(nginx.port(), "/im?user_id=via-nginx");
+    const auto refused = http_post(nginx.port(), "/api/publish", R"({"data": "no token"})");
+    BOOST_TEST(refused.result_int() == 401u, refused.body());
+    const auto r = http_post(nginx.port(), "/api/publish", R"({"data": "through the proxy"})",
+                             {{"Authorization", "Bearer behind-nginx-token"}});
+    BOOST_TEST(r.result_int() == 200u, r.body());
+    BOOST_TEST(r.body().find(R"("delivered":1)") != std::string::npos, r.body());
+    BOOST_TEST(client.read().payload == "through the proxy");
+    const auto presence =
+        http_get(nginx.port(), "/api/presence", {{"Authorization", "Bearer behind-nginx-token"}});
+    BOOST_TEST(presence.result_int() == 200u, presence.body());
+    BOOST_TEST(presence.body().find(R"("via-nginx":1)") != std::string::npos, presence.body());
+}
+
+BOOST_FIXTURE_TEST_CASE(nginx_spreads_connections_over_the_nodes, two_nodes_behind_nginx) {
+    // least_conn: while the first connection stays open, the second goes to the other node.
+    ws_client first(io), second_client(io);
+    first.connect(nginx.port(), "/im?user_id=first");
+    second_client.connect(nginx.port(), "/im?user_id=second");
+    BOOST_TEST(server.wait_for_log("connect user_id=").has_value());
+    BOOST_TEST(second.wait_for_log("connect user_id=").has_value());
+    BOOST_TEST(server.count_log("connect user_id=") == 1u);
+    BOOST_TEST(second.count_log("connect user_id=") == 1u);
+    BOOST_TEST(http_get(nginx.port(), "/ping").body() == "pong");
+    // A node that stops closes its own clients only (1001, through the proxy).
+    second.terminate();
+    BOOST_TEST(second_client.read_close().code == static_cast<unsigned>(websocket::close_code::going_away));
+    BOOST_TEST(second.wait_exit() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
