@@ -99,28 +99,27 @@ boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
             count(*batch, i, reached);
         co_return;
     }
-    // Messages in order; consecutive ones for everyone still go out as one run.
+    // Messages in order; consecutive ones with the same target go out as one run, so that a
+    // burst to a channel costs each subscriber one write, as a burst to everyone does, instead
+    // of one per message.
     for (std::size_t i = 0; i < frames.size();) {
-        if (frames[i].target.everyone()) {
-            std::size_t j = i + 1;
-            while (j < frames.size() && frames[j].target.everyone())
-                ++j;
-            const std::size_t reached = deliver_to_everyone(batch, run_of(*batch, i, j), now);
-            for (std::size_t k = i; k < j; ++k)
-                count(*batch, k, reached);
-            i = j;
-            continue;
-        }
-        count(*batch, i, deliver_targeted(batch, i, now));
-        ++i;
+        const auto& target = frames[i].target;
+        std::size_t j = i + 1;
+        while (j < frames.size() && frames[j].target.channel == target.channel &&
+               frames[j].target.user_ids == target.user_ids)
+            ++j;
+        const auto run = run_of(*batch, i, j);
+        const std::size_t reached = target.everyone() ? deliver_to_everyone(batch, run, now)
+                                                      : deliver_targeted(batch, target, run, now);
+        for (std::size_t k = i; k < j; ++k)
+            count(*batch, k, reached);
+        i = j;
     }
     co_return;
 }
 
-std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, std::size_t i,
-                                    std::chrono::steady_clock::time_point now) {
-    const auto& target = batch->frames[i].target;
-    const auto run = run_of(*batch, i, i + 1);
+std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, const message_target& target,
+                                    const frame_run& run, std::chrono::steady_clock::time_point now) {
     std::size_t reached = 0;
     auto offer = [&](session& s) {
         guarded(s,

@@ -79,9 +79,10 @@ class shard {
         std::string_view for_session(const session& s) const noexcept;
     };
     frame_run run_of(const frame_batch& batch, std::size_t first, std::size_t last) const;
-    // Delivers message i, addressed to users, a channel or both.
-    std::size_t deliver_targeted(const frame_batch_ptr& batch, std::size_t i,
-                                 std::chrono::steady_clock::time_point now);
+    // Delivers `run`, messages that all have `target` (users, a channel or both), as one piece
+    // to each of its connections; returns how many took it.
+    std::size_t deliver_targeted(const frame_batch_ptr& batch, const message_target& target,
+                                 const frame_run& run, std::chrono::steady_clock::time_point now);
     // Adds `reached` to message i's count of connections, when its publisher asked.
     static void count(const frame_batch& batch, std::size_t i, std::size_t reached) noexcept;
     void close_all(close_status code, std::string_view reason);

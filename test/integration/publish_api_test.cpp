@@ -151,6 +151,57 @@ BOOST_FIXTURE_TEST_CASE(a_batch_is_published_in_order_and_answered_in_order, api
                boost::test_tools::per_element());
 }
 
+// Consecutive messages with the same target go to each of its connections as one piece: each
+// still arrives whole, once, in order, and is counted for every connection it reached.
+BOOST_FIXTURE_TEST_CASE(consecutive_messages_to_one_target_arrive_whole_and_in_order, api_server) {
+    raw_connection alice1(io), alice2(io), bob(io), carol(io), enveloped(io);
+    alice1.upgrade_ok(port(), "/im?user_id=alice&channels=news");
+    alice2.upgrade_ok(port(), "/im?user_id=alice");
+    bob.upgrade_ok(port(), "/im?user_id=bob&channels=news");
+    carol.upgrade_ok(port(), "/im?user_id=carol");
+    enveloped.upgrade_ok(port(), "/im?user_id=erin&channels=news&envelope=json");
+    const auto join = json::parse(enveloped.read_frame().payload);
+    BOOST_TEST(join.at("type").as_string() == "join");
+
+    auto delivered = [&](const std::string& body) {
+        const auto r = http_post(port(), "/api/publish", body);
+        BOOST_REQUIRE(r.result_int() == 200u);
+        std::vector<std::int64_t> out;
+        const auto answers = body_json(r);
+        for (const auto& a : answers.as_array())
+            out.push_back(number(a, "delivered"));
+        return out;
+    };
+    using n = std::vector<std::int64_t>;
+    BOOST_TEST(delivered(R"([{"data": "n1", "channel": "news"}, {"data": "n2", "channel": "news"},
+                             {"data": "n3", "channel": "news"}])") == (n{3, 3, 3}),
+               boost::test_tools::per_element());
+    BOOST_TEST(delivered(R"([{"data": "u1", "user_ids": ["alice", "carol"]},
+                             {"data": "u2", "user_ids": ["alice", "carol"]}, {"data": "all"}])") ==
+                   (n{3, 3, 5}),
+               boost::test_tools::per_element());
+
+    using v = std::vector<std::string>;
+    BOOST_TEST(payloads(frames_before_pong(alice1)) == (v{"n1", "n2", "n3", "u1", "u2", "all"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(payloads(frames_before_pong(alice2)) == (v{"u1", "u2", "all"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(payloads(frames_before_pong(bob)) == (v{"n1", "n2", "n3", "all"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(payloads(frames_before_pong(carol)) == (v{"u1", "u2", "all"}),
+               boost::test_tools::per_element());
+    // The envelope mode gets the same run, each message in its own envelope with its seq.
+    v data;
+    std::vector<std::int64_t> seqs;
+    for (const auto& f : frames_before_pong(enveloped)) {
+        const auto e = json::parse(f.payload);
+        data.emplace_back(e.at("data").as_string());
+        seqs.push_back(number(e, "seq"));
+    }
+    BOOST_TEST(data == (v{"n1", "n2", "n3", "all"}), boost::test_tools::per_element());
+    BOOST_TEST(seqs == (n{1, 2, 3, 3}), boost::test_tools::per_element());
+}
+
 BOOST_FIXTURE_TEST_CASE(bad_calls_get_a_status_and_a_json_reason, api_server) {
     BOOST_TEST(!error_of(http_post(port(), "/api/publish", "{not json"), 400).empty());
     BOOST_TEST(error_of(http_post(port(), "/api/publish", R"({"data": 5})"), 400).find("data") !=
