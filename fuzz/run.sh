@@ -23,7 +23,7 @@ if [[ ! -d $build ]]; then
 fi
 
 here=$(cd "$(dirname "$0")" && pwd)
-targets=(fuzz_route fuzz_jwt fuzz_origin fuzz_frames fuzz_publish)
+targets=(fuzz_route fuzz_jwt fuzz_origin fuzz_frames fuzz_publish fuzz_bus)
 artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 work=$(mktemp -d)

@@ -31,6 +31,10 @@ asio::awaitable<http_reply> publish(server_state& state, std::string_view body) 
     auto parsed = parse_publish_request(body, {state.cfg.max_message_size, state.cfg.max_publish_batch});
     if (auto* e = std::get_if<api_error>(&parsed)) co_return error_reply(*e);
     auto& req = std::get<publish_request>(parsed);
+    // Through an unreachable bus the call would wait for Redis's return: the caller is better
+    // told now, and retries.
+    if (state.message_hub->bus_down())
+        co_return error_reply({503, "the message bus (Redis) is unreachable; retry later"});
 
     auto outcome = std::make_shared<publish_outcome>(co_await asio::this_coro::executor, req.items.size());
     for (std::size_t i = 0; i < req.items.size(); ++i) {

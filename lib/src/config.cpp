@@ -1,5 +1,6 @@
 #include "wshub/config.hpp"
 
+#include "wshub/redis_url.hpp"
 #include "wshub/trusted_proxies.hpp"
 
 #include <boost/program_options.hpp>
@@ -47,6 +48,9 @@ void config::validate() const {
         fail("--jwt-leeway must be between 0 and 300 seconds");
     if (!api_token.empty() && !api_token_file.empty())
         fail("--api-token and --api-token-file exclude each other");
+    if (!redis.empty())
+        if (auto parsed = parse_redis_url(redis); std::holds_alternative<std::string>(parsed))
+            fail(std::get<std::string>(parsed));
     if (max_publish_body < 1024) fail("--max-publish-body must be at least 1024");
     if (max_publish_batch < 1) fail("--max-publish-batch must be at least 1");
     if (history_size > 1'000'000) fail("--history-size must be at most 1000000");
@@ -155,6 +159,8 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "bearer token the publish API (/api/*) requires; without one it answers loopback only")
         ("api-token-file", po::value(&c.api_token_file)->default_value(""),
             "like --api-token, the token read from this file (trailing newline trimmed)")
+        ("redis", po::value(&c.redis)->default_value(""),
+            "redis://[[user]:password@]host[:port][/db]: the bus between wshub nodes (none: this node alone)")
         ("max-publish-body", po::value(&c.max_publish_body)->default_value(defaults.max_publish_body),
             "largest body of a publish API request, in bytes (413 over it)")
         ("max-publish-batch", po::value(&c.max_publish_batch)->default_value(defaults.max_publish_batch),

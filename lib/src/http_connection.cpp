@@ -1,6 +1,7 @@
 #include "http_connection.hpp"
 
 #include "api_handler.hpp"
+#include "hub.hpp"
 #include "session.hpp"
 #include "shard.hpp"
 #include "wshub/admission.hpp"
@@ -220,10 +221,10 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             client = state.proxies.client_address(peer, forwarded_for, as_view(req["X-Real-IP"]));
             client_name = client.to_string();
         }
-        auto decision =
-            route(http_request_view{std::string_view(req.method_string().data(), req.method_string().size()),
-                                    std::string_view(req.target().data(), req.target().size()),
-                                    is_websocket_upgrade(req), state.jwt.has_value(), state.draining.load()});
+        auto decision = route(http_request_view{
+            std::string_view(req.method_string().data(), req.method_string().size()),
+            std::string_view(req.target().data(), req.target().size()), is_websocket_upgrade(req),
+            state.jwt.has_value(), state.draining.load(), state.message_hub->bus_down()});
 
         http_reply reply;
         if (auto* api = std::get_if<api_call>(&decision)) {

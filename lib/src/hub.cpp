@@ -1,10 +1,13 @@
 #include "hub.hpp"
 
+#include "bus.hpp"
+#include "log_exception.hpp"
 #include "publish_outcome.hpp"
 #include "shard.hpp"
 #include "task_group.hpp"
 #include "wshub/frame.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
@@ -35,9 +38,18 @@ auto not_cancellable() {
 } // namespace
 
 hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity, std::size_t inbox_bytes,
-         const std::vector<std::unique_ptr<shard>>& shards)
+         const std::vector<std::unique_ptr<shard>>& shards, std::unique_ptr<bus> message_bus)
     : inbox_(sender_context, inbox_capacity, inbox_bytes)
-    , shards_(shards) {}
+    , shards_(shards)
+    , bus_(std::move(message_bus))
+    , own_batch_back_(sender_context)
+    , receiver_done_(sender_context.get_executor()) {}
+
+hub::~hub() = default;
+
+bool hub::bus_down() const noexcept {
+    return bus_ && !bus_->up();
+}
 
 asio::awaitable<bool> hub::publish(message m) {
     m.accepted = std::chrono::steady_clock::now();
@@ -45,6 +57,14 @@ asio::awaitable<bool> hub::publish(message m) {
 }
 
 asio::awaitable<void> hub::run_sender() {
+    if (bus_) {
+        // What Redis publishes, this node's batches among it, comes back through the receiver.
+        asio::co_spawn(co_await asio::this_coro::executor, run_bus_receiver(),
+                       [this](const std::exception_ptr& e) {
+                           if (e) log_exception{"bus receiver"}(e);
+                           receiver_done_.set();
+                       });
+    }
     std::vector<message> batch;
     std::size_t batch_bytes = 0;
     auto take = [&](boost::system::error_code ec, message m) {
@@ -64,7 +84,7 @@ asio::awaitable<void> hub::run_sender() {
         take(ec, std::move(first));
         drain();
         co_await gather_more(batch, batch_bytes, drain);
-        co_await fan_out(batch);
+        co_await dispatch(batch);
         batch_bytes = 0;
     }
 
@@ -74,10 +94,100 @@ asio::awaitable<void> hub::run_sender() {
     inbox_.cancel();
     for (drain(); !batch.empty(); drain()) {
         if (co_await task_group::requested_stop() == asio::cancellation_type::terminal) break;
-        co_await fan_out(batch);
+        co_await dispatch(batch);
         batch_bytes = 0;
     }
     inbox_.close();
+    if (bus_) {
+        // This node's last batches reach its own clients through Redis too: wait for them
+        // (while Redis answers), unless the stop is forced.
+        while (own_batches_back_ < batches_published_ && bus_->up() &&
+               co_await task_group::requested_stop() != asio::cancellation_type::terminal) {
+            own_batch_back_.expires_at(std::chrono::steady_clock::time_point::max());
+            co_await own_batch_back_.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        bus_->stop();
+        co_await receiver_done_.wait();
+    }
+}
+
+asio::awaitable<void> hub::dispatch(std::vector<message>& batch) {
+    if (!bus_) {
+        for (auto& m : batch)
+            m.seq = m.target.channel.empty() ? ++all_clients_seq_ : ++channel_seq_[m.target.channel];
+        bus_positions none; // named: GCC 12 mishandles a temporary in a co_await's arguments
+        co_await fan_out(batch, std::move(none));
+        co_return;
+    }
+    // Registered before the batch goes out: it can come back through the subscription before
+    // Redis answers the publish.
+    const std::uint64_t id = ++batches_published_;
+    pending_batch waiting{id, {}};
+    for (std::size_t i = 0; i < batch.size(); ++i)
+        if (batch[i].receipt || batch[i].outcome)
+            waiting.messages.push_back(
+                {i, std::move(batch[i].receipt), std::move(batch[i].outcome), batch[i].outcome_index});
+    if (!waiting.messages.empty()) pending_.push_back(std::move(waiting));
+    if (!co_await bus_->publish(id, batch)) { // stopped: it will not come back
+        own_batches_back_ = std::max(own_batches_back_, id);
+        while (!pending_.empty() && pending_.back().id >= id) {
+            report_lost(pending_.back());
+            pending_.pop_back();
+        }
+    }
+    batch.clear();
+}
+
+void hub::report_lost(pending_batch& p) {
+    for (auto& a : p.messages) {
+        if (a.receipt) { // its session stops waiting for it
+            a.receipt->last_order.store(0, std::memory_order_relaxed);
+            a.receipt->numbered.fetch_add(1, std::memory_order_release);
+        }
+        if (a.outcome) a.outcome->report(a.outcome_index, {0, 0});
+    }
+}
+
+asio::awaitable<void> hub::run_bus_receiver() {
+    for (;;) {
+        auto received = co_await bus_->receive();
+        if (!received) break;
+        std::vector<message> batch;
+        batch.reserve(received->messages.size());
+        for (auto& b : received->messages) {
+            auto& m = batch.emplace_back();
+            m.kind = b.kind;
+            m.payload = std::move(b.payload);
+            m.target = std::move(b.target);
+            m.seq = b.seq;
+        }
+        if (received->node == bus_->node_id() && !received->messages.empty()) {
+            // Our batches come back in the order we published them: older ones still waiting
+            // were lost on the way (the subscription was down when Redis published them).
+            while (!pending_.empty() && pending_.front().id < received->batch_id) {
+                report_lost(pending_.front());
+                pending_.pop_front();
+            }
+            if (!pending_.empty() && pending_.front().id == received->batch_id) {
+                for (auto& a : pending_.front().messages) {
+                    if (a.index >= batch.size()) continue;
+                    batch[a.index].receipt = std::move(a.receipt);
+                    batch[a.index].outcome = std::move(a.outcome);
+                    batch[a.index].outcome_index = a.outcome_index;
+                }
+                pending_.pop_front();
+            }
+            own_batches_back_ = std::max(own_batches_back_, received->batch_id);
+            own_batch_back_.cancel();
+        }
+        bus_positions announced{std::move(received->epoch), std::move(received->positions)};
+        co_await fan_out(batch, std::move(announced));
+    }
+    while (!pending_.empty()) {
+        report_lost(pending_.front());
+        pending_.pop_front();
+    }
+    own_batch_back_.cancel();
 }
 
 asio::awaitable<void> hub::stop_publishing() {
@@ -110,8 +220,10 @@ asio::awaitable<void> hub::gather_more(std::vector<message>& batch, std::size_t&
     }
 }
 
-asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
+asio::awaitable<void> hub::fan_out(std::vector<message>& batch, bus_positions from_bus) {
     auto frames = std::make_shared<frame_batch>();
+    frames->epoch = std::move(from_bus.epoch);
+    frames->positions = std::move(from_bus.positions);
     std::size_t total = 0;
     bool counted = false;
     for (const auto& m : batch) {
@@ -125,7 +237,6 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch) {
     frames->numbered_at = std::chrono::steady_clock::now();
     for (auto& m : batch) {
         m.order = ++order_;
-        m.seq = m.target.channel.empty() ? ++all_clients_seq_ : ++channel_seq_[m.target.channel];
         if (m.receipt) { // before the shards deliver the batch, so its sender sees it numbered
             m.receipt->last_order.store(m.order, std::memory_order_relaxed);
             m.receipt->numbered.fetch_add(1, std::memory_order_release);

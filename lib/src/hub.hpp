@@ -5,6 +5,7 @@
 // The inbox is the one entry point for every producer of messages: the readers and the publish API.
 #pragma once
 
+#include "event.hpp"
 #include "presence.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/inbox.hpp"
@@ -12,6 +13,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -21,11 +24,19 @@
 namespace wshub {
 
 class shard;
+class bus;
 
 class hub {
   public:
+    // `message_bus` null: this node alone numbers and delivers what it takes in. Otherwise every
+    // batch goes through Redis (bus.hpp), which numbers it, and comes back to be delivered.
     hub(boost::asio::io_context& sender_context, std::size_t inbox_capacity, std::size_t inbox_bytes,
-        const std::vector<std::unique_ptr<shard>>& shards);
+        const std::vector<std::unique_ptr<shard>>& shards, std::unique_ptr<bus> message_bus = nullptr);
+    ~hub();
+
+    // With a bus: Redis is unreachable, so nothing this node takes in goes out (for /readyz and
+    // the publish API). Any thread.
+    bool bus_down() const noexcept;
 
     // Queues a message for the sender, waiting while the inbox is full in messages or bytes (that
     // backpressure reaches the publishing client through TCP). Returns false once the hub has
@@ -54,9 +65,36 @@ class hub {
     template <class Drain>
     boost::asio::awaitable<void> gather_more(std::vector<message>& batch, std::size_t& batch_bytes,
                                              Drain& drain);
-    // Numbers and encodes the batch, hands it to every shard and waits until each has taken it.
+    // Alone: numbers the batch in its streams and fans it out. With the bus: publishes it to
+    // Redis (one round trip), and keeps what waits for its outcome until it comes back.
+    // Sender thread; cancellation: none (the bus's stop ends a publish).
+    boost::asio::awaitable<void> dispatch(std::vector<message>& batch);
+    // Delivers what the bus brings, every node's batches in Redis's order, until the bus stops.
+    // Sender thread; cancellation: bus::stop().
+    boost::asio::awaitable<void> run_bus_receiver();
+    // What a batch from the bus says of the streams: their epoch, and (right after a
+    // subscription) every stream's last seq.
+    struct bus_positions {
+        std::string epoch;
+        std::vector<std::pair<std::string, std::uint64_t>> positions;
+    };
+    // Encodes the numbered batch once, hands it to every shard and waits until each has taken
+    // it, then reports its publishers' outcomes.
     // Sender thread; cancellation: none (every shard's delivery runs to its end).
-    boost::asio::awaitable<void> fan_out(std::vector<message>& batch);
+    boost::asio::awaitable<void> fan_out(std::vector<message>& batch, bus_positions from_bus);
+    // A batch of this node's that waits to come back through the bus, with what waits on it.
+    struct awaited_message {
+        std::size_t index = 0;
+        std::shared_ptr<publish_receipt> receipt;
+        std::shared_ptr<publish_outcome> outcome;
+        std::size_t outcome_index = 0;
+    };
+    struct pending_batch {
+        std::uint64_t id = 0;
+        std::vector<awaited_message> messages;
+    };
+    // It will not come back: its sessions and publishers stop waiting (outcome id 0).
+    static void report_lost(pending_batch& p);
     boost::asio::awaitable<void> deliver_to_shards(const frame_batch_ptr& batch);
     // Runs f(shard) on every shard's thread, all at once, and returns the results in shard order.
     template <class F>
@@ -71,6 +109,13 @@ class hub {
     std::uint64_t order_ = 0;
     std::uint64_t all_clients_seq_ = 0;
     std::unordered_map<std::string, std::uint64_t> channel_seq_;
+    // With a bus (sender thread): the batches published and those back, and what waits on them.
+    std::unique_ptr<bus> bus_;
+    std::uint64_t batches_published_ = 0;
+    std::uint64_t own_batches_back_ = 0;
+    std::deque<pending_batch> pending_;
+    boost::asio::steady_timer own_batch_back_; // cancelled when one of ours comes back
+    event receiver_done_;
 };
 
 } // namespace wshub

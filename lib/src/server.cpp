@@ -1,5 +1,6 @@
 #include "wshub/server.hpp"
 
+#include "bus.hpp"
 #include "hub.hpp"
 #include "listener.hpp"
 #include "log_exception.hpp"
@@ -15,6 +16,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <random>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <tuple>
@@ -28,7 +31,7 @@ struct server::impl {
     explicit impl(config cfg)
         : state(std::move(cfg))
         , shards(make_shards(state))
-        , message_hub(main_context(), state.cfg.inbox_capacity, state.cfg.inbox_bytes, shards) {
+        , message_hub(main_context(), state.cfg.inbox_capacity, state.cfg.inbox_bytes, shards, make_bus()) {
         state.message_hub = &message_hub;
         asio::ip::tcp::endpoint ep(asio::ip::make_address(state.cfg.address), state.cfg.port);
         acceptor.open(ep.protocol());
@@ -45,6 +48,16 @@ struct server::impl {
     }
 
     asio::io_context& main_context() { return shards.front()->context(); }
+
+    // With --redis, the bus between the nodes, on the sender's thread.
+    std::unique_ptr<bus> make_bus() {
+        if (state.cfg.redis.empty()) return nullptr;
+        auto endpoint = std::get<redis_endpoint>(parse_redis_url(state.cfg.redis));
+        std::random_device random;
+        const auto node = fmt::format("{:08x}", random());
+        spdlog::info("bus: node {} uses Redis at {}", node, endpoint.describe());
+        return std::make_unique<bus>(main_context().get_executor(), std::move(endpoint), node);
+    }
 
     // Waits for the stop request, then stops the two task groups with one deadline:
     // first what brings messages in (accepting stops, readers stop publishing, the inbox is

@@ -90,6 +90,7 @@ class session final : public std::enable_shared_from_this<session> {
     };
     membership& user_place() noexcept { return user_place_; }
     std::span<channel_place> channel_places() noexcept { return channel_places_; }
+    std::span<const channel_place> channel_places() const noexcept { return channel_places_; }
 
   private:
     // Reads what the socket has (after `unread`), answers control frames and hands whole

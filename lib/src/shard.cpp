@@ -18,7 +18,8 @@ namespace wshub {
 shard::shard(unsigned index, server_state& state)
     : index_(index)
     , state_(state)
-    , history_(state.cfg.history_size, state.cfg.history_bytes, state.cfg.history_ttl) {}
+    , history_(state.cfg.history_size, state.cfg.history_bytes, state.cfg.history_ttl)
+    , epoch_(state.epoch) {}
 
 void shard::add(session& s) {
     if (s.envelope()) ++envelope_sessions_;
@@ -89,11 +90,18 @@ std::size_t shard::deliver_to_everyone(const frame_batch_ptr& batch, const frame
 boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
     // deliver() may close a session, which only schedules work: the lists do not change here.
     const auto now = std::chrono::steady_clock::now();
+    if (!batch->epoch.empty() && batch->epoch != epoch_) renumbered(*batch);
+    std::vector<stream_history::hole> holes;
+    for (const auto& [channel, seq] : batch->positions)
+        history_.advance(channel, seq, &holes);
     // Recorded in the same step as it is delivered: a session that joins between two batches has
     // every earlier message in the history and every later one in its queue.
-    history_.record(batch);
+    history_.record(batch, &holes);
+    for (const auto& h : holes)
+        tell_of_hole(h);
     const auto& frames = batch->frames;
-    if (batch->for_everyone) { // a broadcast: one run of bytes for everyone
+    if (frames.empty()) co_return; // an announcement from the bus
+    if (batch->for_everyone) {     // a broadcast: one run of bytes for everyone
         const std::size_t reached = deliver_to_everyone(batch, run_of(*batch, 0, frames.size()), now);
         for (std::size_t i = 0; batch->delivered && i < frames.size(); ++i)
             count(*batch, i, reached);
@@ -136,17 +144,56 @@ std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, const message_
     return reached;
 }
 
+void shard::renumbered(const frame_batch& batch) {
+    // The positions of the old numbering mean nothing in the new one: the history starts again,
+    // at the positions Redis has, and every envelope client gets a join frame for it.
+    // After the first epoch from the bus (which replaces this node's own), what was in flight
+    // when the numbering changed is lost: each client is told, as for a hole.
+    spdlog::info("shard {}: stream numbering is now epoch {}", index_, batch.epoch);
+    const bool lost = bus_epoch_seen_;
+    bus_epoch_seen_ = true;
+    epoch_ = batch.epoch;
+    std::vector<stream_history::hole> holes;
+    auto mark = [&](std::string_view channel) {
+        if (lost) holes.push_back({std::string(channel), history_.last(channel), 1});
+    };
+    mark({});
+    by_channel_.for_each([&](const std::string& channel, const auto&) { mark(channel); });
+    history_.clear();
+    for (const auto& [channel, seq] : batch.positions)
+        history_.advance(channel, seq, nullptr);
+    for_each_session([&](session& s) {
+        if (s.envelope()) s.send_text(join_frame_for(s));
+    });
+    for (auto& h : holes) {
+        h.next = history_.last(h.channel) + 1;
+        tell_of_hole(h);
+    }
+}
+
+void shard::tell_of_hole(const stream_history::hole& h) {
+    const auto notice = gap_json(h.channel, h.since, h.next);
+    if (h.channel.empty()) {
+        for_each_session([&](session& s) { s.send_text(notice); });
+        return;
+    }
+    for (const auto& e : by_channel_.find(h.channel))
+        guarded(*e.member, [&](session& s) { s.send_text(notice); });
+}
+
+std::string shard::join_frame_for(const session& s) const {
+    std::vector<std::pair<std::string, std::uint64_t>> joined_at;
+    for (const auto& place : s.channel_places())
+        joined_at.emplace_back(place.channel, history_.last(place.channel));
+    return join_json(epoch_, history_.last({}), joined_at);
+}
+
 void shard::catch_up(session& s, const std::optional<resume_positions>& resume) {
     const auto now = std::chrono::steady_clock::now();
-    if (s.envelope()) {
-        std::vector<std::pair<std::string, std::uint64_t>> joined_at;
-        for (const auto& place : s.channel_places())
-            joined_at.emplace_back(place.channel, history_.last(place.channel));
-        s.send_text(join_json(state_.epoch, history_.last({}), joined_at));
-    }
+    if (s.envelope()) s.send_text(join_frame_for(s));
     if (!resume) return;
     // Positions of another epoch are another process's numbering: all that is kept is news.
-    const bool same_epoch = resume->epoch.empty() || resume->epoch == state_.epoch;
+    const bool same_epoch = resume->epoch.empty() || resume->epoch == epoch_;
     std::vector<stream_history::kept> replay;
     auto resume_stream = [&](std::string_view channel) {
         const auto since = resume->position(channel);

@@ -79,6 +79,11 @@ class shard {
         std::string_view for_session(const session& s) const noexcept;
     };
     frame_run run_of(const frame_batch& batch, std::size_t first, std::size_t last) const;
+    // The bus brought another epoch (the first announcement, or Redis lost its counters).
+    void renumbered(const frame_batch& batch);
+    // Sends a gap notice to every session of the hole's stream.
+    void tell_of_hole(const stream_history::hole& h);
+    std::string join_frame_for(const session& s) const;
     // Delivers `run`, messages that all have `target` (users, a channel or both), as one piece
     // to each of its connections; returns how many took it.
     std::size_t deliver_targeted(const frame_batch_ptr& batch, const message_target& target,
@@ -105,6 +110,8 @@ class shard {
     name_index<session> by_channel_;
     std::size_t envelope_sessions_ = 0; // how many want envelopes: none, and no batch is enveloped
     stream_history history_;
+    std::string epoch_; // of the numbering this shard's history and clients' positions are in
+    bool bus_epoch_seen_ = false;
     bool publishing_ = true;
     bool closing_clients_ = false;
     event all_left_{ioc_.get_executor()}; // set when the list empties after the polite stop

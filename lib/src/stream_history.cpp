@@ -20,10 +20,20 @@ stream_history::stream& stream_history::stream_of(std::string_view channel) {
     return channels_.emplace(std::string(channel), stream{}).first->second;
 }
 
-void stream_history::record(const frame_batch_ptr& batch) {
+void stream_history::skip_to(stream& s, std::string_view channel, std::uint64_t last, std::uint64_t next,
+                             std::vector<hole>* holes) {
+    if (holes) holes->push_back(hole{std::string(channel), s.last, next});
+    s.messages.clear();
+    s.bytes = 0;
+    s.dropped_through = last;
+    s.last = last;
+}
+
+void stream_history::record(const frame_batch_ptr& batch, std::vector<hole>* holes) {
     for (std::size_t i = 0; i < batch->frames.size(); ++i) {
         const auto& f = batch->frames[i];
         auto& s = stream_of(f.target.channel);
+        if (f.seq > s.last + 1) skip_to(s, f.target.channel, f.seq - 1, f.seq, holes);
         s.last = f.seq;
         if (size_ == 0 || f.size > bytes_) { // never kept
             s.dropped_through = f.seq;
@@ -65,6 +75,16 @@ stream_history::coverage stream_history::after(std::string_view channel, std::ui
          it != s.messages.end(); ++it)
         out.push_back(*it);
     return c;
+}
+
+void stream_history::advance(std::string_view channel, std::uint64_t seq, std::vector<hole>* holes) {
+    auto& s = stream_of(channel);
+    if (seq > s.last) skip_to(s, channel, seq, seq + 1, holes);
+}
+
+void stream_history::clear() {
+    all_clients_ = stream{};
+    channels_.clear();
 }
 
 void stream_history::expire(std::chrono::steady_clock::time_point now) {

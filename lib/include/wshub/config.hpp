@@ -139,6 +139,10 @@ struct config {
     // it answers only loopback peers whose requests did not come through a proxy.
     std::string api_token;
     std::string api_token_file;
+
+    // redis://[[user]:password@]host[:port][/db]: the bus between wshub nodes. Empty: this node
+    // runs alone.
+    std::string redis;
     // A publish request's body may be at most this big (413), and an array body may hold at most
     // this many messages (413); each message's data is bounded by max_message_size (413).
     std::size_t max_publish_body = std::size_t{16} * 1024 * 1024;

@@ -70,6 +70,10 @@ struct frame_batch {
     std::vector<frame> frames;
     // No message names users or a channel: the batch goes out as one run of bytes to everyone.
     bool for_everyone = true;
+    // From the Redis bus: the epoch of the numbering (empty when this node numbers alone), and
+    // right after a subscription every stream's last seq ("*" the all-clients stream).
+    std::string epoch;
+    std::vector<std::pair<std::string, std::uint64_t>> positions;
     // When the sender numbered it: how old its messages are, for the history's --history-ttl.
     std::chrono::steady_clock::time_point numbered_at;
     // When set (some message's publisher waits for the answer), each message's count of the

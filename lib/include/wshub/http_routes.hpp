@@ -19,6 +19,7 @@ struct http_request_view {
     bool websocket_upgrade = false;  // Connection: upgrade + Upgrade: websocket
     bool user_id_from_token = false; // authentication is on: user_id may be omitted
     bool draining = false;           // the shutdown has begun: /readyz answers 503
+    bool bus_down = false;           // Redis is unreachable: /readyz answers 503
 };
 
 // Answer the request with this status and a one-line plain-text body.

@@ -24,8 +24,25 @@ class stream_history {
     // resume is a gap), none older than `ttl`.
     stream_history(std::size_t size, std::size_t bytes, std::chrono::seconds ttl);
 
+    // A stretch of a stream that never reached this node (the Redis bus was down, or the node
+    // had just subscribed): the messages after `since` and before `next`.
+    struct hole {
+        std::string channel;
+        std::uint64_t since = 0;
+        std::uint64_t next = 0;
+    };
+
     // Records the batch's messages in their streams (the shard's thread, as it delivers them).
-    void record(const frame_batch_ptr& batch);
+    // A stream whose numbers jump (only with the bus) loses what it kept (a replay across the
+    // hole would skip it silently); the jump is added to `holes`.
+    void record(const frame_batch_ptr& batch, std::vector<hole>* holes = nullptr);
+
+    // Redis says the stream's last seq is `seq`: those after ours never reached this node (a
+    // hole, added to `holes` when given).
+    void advance(std::string_view channel, std::uint64_t seq, std::vector<hole>* holes);
+
+    // Forgets every stream: a new numbering (epoch) begins.
+    void clear();
 
     // The last seq of a stream ("" is the all-clients stream); 0 before its first message.
     std::uint64_t last(std::string_view channel) const noexcept;
@@ -59,6 +76,8 @@ class stream_history {
     };
     static void drop_oldest(stream& s);
     stream& stream_of(std::string_view channel);
+    static void skip_to(stream& s, std::string_view channel, std::uint64_t last, std::uint64_t next,
+                        std::vector<hole>* holes);
     void drop_expired(stream& s, std::chrono::steady_clock::time_point now);
 
     struct hash {

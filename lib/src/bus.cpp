@@ -1,0 +1,211 @@
+#include "bus.hpp"
+
+#include "task_group.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
+#include <charconv>
+#include <fmt/format.h>
+#include <random>
+#include <spdlog/spdlog.h>
+
+namespace asio = boost::asio;
+
+namespace wshub {
+
+namespace {
+
+constexpr std::string_view bus_channel = "wshub:bus";
+constexpr std::string_view epoch_key = "wshub:epoch";
+constexpr std::string_view seq_key = "wshub:seq";
+constexpr std::chrono::milliseconds exchange_timeout{5000};
+
+// Numbers and publishes one batch atomically. A batch id already seen (a retry after a lost
+// reply) is not published again. A missing epoch means Redis lost its data (or is new): the
+// proposed one is set and the counters start again, so old positions are recognised as stale.
+// KEYS: epoch, seq counters, the batch's dedup key. ARGV: proposed epoch, node, batch id, bus
+// channel, then a stream name and a body per message.
+constexpr std::string_view publish_script = R"lua(
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', 600) then return 0 end
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('DEL', KEYS[2])
+end
+local n = (#ARGV - 4) / 2
+local out = {'W1 ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. n .. '\n'}
+for i = 1, n do
+  local body = ARGV[4 + 2 * i]
+  local seq = redis.call('HINCRBY', KEYS[2], ARGV[3 + 2 * i], 1)
+  out[#out + 1] = string.format('%d %d\n', seq, #body)
+  out[#out + 1] = body
+end
+redis.call('PUBLISH', ARGV[4], table.concat(out))
+return 1
+)lua";
+
+// A new epoch for Redis to take if it has none: fresh every time, so that counters that start
+// again (Redis lost its data) never reuse an epoch clients already hold positions in.
+std::string fresh_epoch() {
+    static thread_local std::mt19937_64 random{std::random_device{}()};
+    return fmt::format("{:016x}", random());
+}
+
+} // namespace
+
+bus::bus(const asio::any_io_executor& ex, redis_endpoint ep, std::string node_id)
+    : ex_(ex)
+    , endpoint_(std::move(ep))
+    , node_(std::move(node_id))
+    , publish_backoff_(ex)
+    , subscribe_backoff_(ex) {}
+
+asio::awaitable<void> bus::connect(redis_connection& c) {
+    co_await c.connect(endpoint_, exchange_timeout);
+}
+
+asio::awaitable<bool> bus::back_off(asio::steady_timer& timer, std::chrono::milliseconds& delay) {
+    static thread_local std::minstd_rand random{std::random_device{}()};
+    // Full jitter: nodes that lost Redis together do not come back in step.
+    const auto wait = std::chrono::milliseconds(
+        std::uniform_int_distribution<long>(delay.count() / 2, delay.count())(random));
+    delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+    timer.expires_after(wait);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_return !stopped_;
+}
+
+asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<message>& batch) {
+    const auto id = std::to_string(batch_id);
+    const auto dedup_key = fmt::format("wshub:batch:{}:{}", node_, batch_id);
+    std::vector<std::string> bodies;
+    bodies.reserve(batch.size());
+    for (const auto& m : batch)
+        bodies.push_back(encode_bus_body(m));
+    const auto proposed_epoch = fresh_epoch();
+    std::vector<std::string_view> args{"EVAL",    publish_script, "3",   epoch_key, seq_key,
+                                       dedup_key, proposed_epoch, node_, id,        bus_channel};
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& channel = batch[i].target.channel;
+        args.push_back(channel.empty() ? all_clients_stream_key : std::string_view(channel));
+        args.push_back(bodies[i]);
+    }
+    std::string command;
+    redis_protocol::append_command(command, args);
+
+    auto delay = std::chrono::milliseconds(100);
+    while (!stopped_) {
+        try {
+            if (!publisher_) {
+                publisher_.emplace(ex_);
+                co_await connect(*publisher_);
+                spdlog::info("bus: publishing to Redis at {}", endpoint_.describe());
+            }
+            const auto replies = co_await publisher_->execute(command, 1, exchange_timeout);
+            publisher_failing_.store(false);
+            if (replies.front().is_error())
+                spdlog::error("bus: Redis refused a batch of {} messages: {}", batch.size(),
+                              replies.front().text);
+            co_return true; // published, or refused for good (a retry would be refused again)
+        } catch (const std::exception& e) {
+            if (stopped_) break;
+            if (!publisher_failing_.exchange(true)) {
+                reconnects_.fetch_add(1);
+                spdlog::warn("bus: publishing to Redis at {} failed ({}); retrying", endpoint_.describe(),
+                             e.what());
+            }
+            publisher_.reset();
+        }
+        // A stop while Redis is away: what is still unpublished is given up.
+        if (co_await task_group::requested_stop() != asio::cancellation_type::none) break;
+        if (!co_await back_off(publish_backoff_, delay)) break;
+    }
+    co_return false;
+}
+
+asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
+    // One transaction, so the counters belong to the epoch read with them.
+    std::string commands;
+    redis_protocol::append_command(commands, {"MULTI"});
+    const auto proposed_epoch = fresh_epoch();
+    redis_protocol::append_command(commands, {"SET", epoch_key, proposed_epoch, "NX"});
+    redis_protocol::append_command(commands, {"GET", epoch_key});
+    redis_protocol::append_command(commands, {"HGETALL", seq_key});
+    redis_protocol::append_command(commands, {"EXEC"});
+    const auto replies = co_await c.execute(std::move(commands), 5, exchange_timeout);
+    const auto& results = replies[4];
+    if (results.type != redis_reply::kind::array || results.elements.size() != 3 ||
+        results.elements[1].type != redis_reply::kind::string ||
+        results.elements[2].type != redis_reply::kind::array)
+        throw redis_error("Redis answered the epoch and counters with something else");
+    bus_batch announcement;
+    announcement.epoch = results.elements[1].text;
+    const auto& counters = results.elements[2].elements;
+    for (std::size_t i = 0; i + 1 < counters.size(); i += 2) {
+        std::uint64_t seq = 0;
+        const auto& v = counters[i + 1].text;
+        if (std::from_chars(v.data(), v.data() + v.size(), seq).ec != std::errc{}) continue;
+        announcement.positions.emplace_back(
+            counters[i].text == all_clients_stream_key ? std::string() : counters[i].text, seq);
+    }
+    co_return announcement;
+}
+
+asio::awaitable<std::optional<bus_batch>> bus::receive() {
+    auto delay = std::chrono::milliseconds(100);
+    while (!stopped_) {
+        try {
+            if (!subscribed_) {
+                subscriber_.emplace(ex_);
+                co_await connect(*subscriber_);
+                auto announcement = co_await current_positions(*subscriber_);
+                std::string command;
+                redis_protocol::append_command(command, {"SUBSCRIBE", bus_channel});
+                const auto confirmed = co_await subscriber_->execute(std::move(command), 1, exchange_timeout);
+                if (confirmed.front().is_error()) throw redis_error(confirmed.front().text);
+                subscribed_ = true;
+                subscriber_up_.store(true);
+                delay = std::chrono::milliseconds(100);
+                spdlog::info("bus: subscribed to Redis at {}, epoch {}", endpoint_.describe(),
+                             announcement.epoch);
+                co_return announcement;
+            }
+            const auto reply = co_await subscriber_->next_reply();
+            // ["message", channel, payload]; anything else (a confirmation) is skipped.
+            if (reply.type != redis_reply::kind::array || reply.elements.size() != 3 ||
+                reply.elements[0].text != "message")
+                continue;
+            auto batch = decode_bus_batch(reply.elements[2].text);
+            if (!batch) {
+                spdlog::warn("bus: skipped a malformed message of {} bytes on {}",
+                             reply.elements[2].text.size(), bus_channel);
+                continue;
+            }
+            co_return batch;
+        } catch (const std::exception& e) {
+            if (stopped_) break;
+            if (subscriber_up_.exchange(false)) {
+                reconnects_.fetch_add(1);
+                spdlog::warn("bus: subscription to Redis at {} lost ({}); resubscribing",
+                             endpoint_.describe(), e.what());
+            }
+            subscribed_ = false;
+            subscriber_.reset();
+        }
+        if (!co_await back_off(subscribe_backoff_, delay)) break;
+    }
+    co_return std::nullopt;
+}
+
+void bus::stop() {
+    stopped_ = true;
+    publish_backoff_.cancel();
+    subscribe_backoff_.cancel();
+    if (publisher_) publisher_->close();
+    if (subscriber_) subscriber_->close();
+    subscriber_up_.store(false);
+}
+
+} // namespace wshub

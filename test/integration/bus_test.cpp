@@ -1,0 +1,176 @@
+// Two wshub nodes over a real redis-server (the --redis bus), clients on both, over loopback:
+// broadcast, targeted push and channels across nodes, the same seq numbers on every node,
+// recovery on the other node, and Redis killed and restarted mid-stream.
+#include "http_client.hpp"
+#include "raw_connection.hpp"
+#include "redis_process.hpp"
+#include "test_io.hpp"
+#include "wshub_process.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+#include <boost/test/unit_test.hpp>
+#include <string>
+#include <vector>
+
+namespace json = boost::json;
+using namespace wshub_test;
+
+namespace {
+
+struct two_nodes {
+    two_nodes()
+        : a(wshub_args(2, {"--redis=" + redis.url()}))
+        , b(wshub_args(2, {"--redis=" + redis.url()})) {
+        for (auto* node : {&a, &b})
+            BOOST_REQUIRE(node->wait_for_log("bus: subscribed to Redis").has_value());
+    }
+    void teardown() {
+        for (auto* node : {&a, &b}) {
+            if (node->exited()) continue;
+            node->terminate();
+            BOOST_CHECK_MESSAGE(node->wait_exit() == 0, "a wshub node did not exit cleanly");
+        }
+    }
+
+    test_io io;
+    redis_process redis;
+    wshub_process a;
+    wshub_process b;
+};
+
+json::object publish(std::uint16_t port, const std::string& body) {
+    const auto r = http_post(port, "/api/publish", body);
+    BOOST_REQUIRE_EQUAL(r.result_int(), 200u);
+    return json::parse(r.body()).as_object();
+}
+
+json::object read_json(raw_connection& c) {
+    const auto f = c.read_frame();
+    BOOST_REQUIRE_EQUAL(int(f.opcode), int(op_text));
+    auto v = json::parse(f.payload);
+    BOOST_REQUIRE(v.is_object());
+    return std::move(v.as_object());
+}
+
+std::uint64_t seq_of(const json::object& o) {
+    return o.at("seq").to_number<std::uint64_t>();
+}
+
+// The data frames that arrive before the answer to a ping sent now.
+std::vector<std::string> payloads_before_pong(raw_connection& c) {
+    c.send(client_frame(op_ping, "probe"));
+    std::vector<std::string> before;
+    for (;;) {
+        auto f = c.read_frame();
+        if (f.opcode == op_pong) return before;
+        BOOST_REQUIRE(f.opcode == op_text || f.opcode == op_binary);
+        before.push_back(std::move(f.payload));
+    }
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(bus)
+
+BOOST_FIXTURE_TEST_CASE(a_client_message_reaches_both_nodes_once_and_in_order, two_nodes) {
+    raw_connection on_a(io), on_b(io);
+    on_a.upgrade_ok(a.port(), "/im?user_id=alice");
+    on_b.upgrade_ok(b.port(), "/im?user_id=bob");
+    std::string burst;
+    std::vector<std::string> sent;
+    for (int i = 0; i < 50; ++i) {
+        sent.push_back("m" + std::to_string(i));
+        burst += client_frame(op_text, sent.back());
+    }
+    on_a.send(burst);
+    for (auto* c : {&on_a, &on_b})
+        for (const auto& expect : sent)
+            BOOST_REQUIRE_EQUAL(c->read_frame().payload, expect);
+    // Nothing twice: after a publish that follows them, the next frame is that publish's.
+    publish(a.port(), R"({"data": "last"})");
+    for (auto* c : {&on_a, &on_b})
+        BOOST_TEST(c->read_frame().payload == "last");
+}
+
+BOOST_FIXTURE_TEST_CASE(targeted_push_and_channels_cross_nodes_with_the_same_numbers, two_nodes) {
+    raw_connection bob(io), news_a(io), news_b(io);
+    bob.upgrade_ok(b.port(), "/im?user_id=bob&envelope=json");
+    news_a.upgrade_ok(a.port(), "/im?user_id=n1&channels=news&envelope=json");
+    news_b.upgrade_ok(b.port(), "/im?user_id=n2&channels=news&envelope=json");
+    for (auto* c : {&bob, &news_a, &news_b})
+        BOOST_TEST(read_json(*c).at("type").as_string() == "join");
+
+    const auto to_bob = publish(a.port(), R"({"data": "for bob", "user_ids": ["bob"]})");
+    const auto m = read_json(bob);
+    BOOST_TEST(m.at("data").as_string() == "for bob");
+    BOOST_TEST(seq_of(m) == to_bob.at("id").to_number<std::uint64_t>());
+
+    const auto news = publish(b.port(), R"({"data": "headline", "channel": "news"})");
+    for (auto* c : {&news_a, &news_b}) {
+        const auto n = read_json(*c);
+        BOOST_TEST(n.at("channel").as_string() == "news");
+        BOOST_TEST(seq_of(n) == news.at("id").to_number<std::uint64_t>());
+    }
+    // Numbered once for the cluster: a second message on the other node follows on.
+    const auto next = publish(a.port(), R"({"data": "second", "channel": "news"})");
+    BOOST_TEST(next.at("id").to_number<std::uint64_t>() == news.at("id").to_number<std::uint64_t>() + 1);
+    BOOST_TEST(payloads_before_pong(bob).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_client_recovers_on_the_other_node, two_nodes) {
+    std::string epoch;
+    std::uint64_t seen = 0;
+    {
+        raw_connection c(io);
+        c.upgrade_ok(a.port(), "/im?user_id=alice&envelope=json");
+        epoch = std::string(read_json(c).at("epoch").as_string());
+        publish(a.port(), R"({"data": "seen"})");
+        seen = seq_of(read_json(c));
+    }
+    publish(a.port(), R"({"data": "missed 1"})");
+    publish(b.port(), R"({"data": "missed 2", "user_ids": ["alice"]})");
+    raw_connection c(io);
+    c.upgrade_ok(b.port(),
+                 "/im?user_id=alice&envelope=json&since=" + std::to_string(seen) + "&epoch=" + epoch);
+    const auto join = read_json(c);
+    BOOST_TEST(join.at("epoch").as_string() == epoch);
+    BOOST_TEST(read_json(c).at("data").as_string() == "missed 1");
+    BOOST_TEST(read_json(c).at("data").as_string() == "missed 2");
+    BOOST_TEST(payloads_before_pong(c).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing_and_reports_the_gap,
+                        two_nodes) {
+    raw_connection c(io);
+    c.upgrade_ok(b.port(), "/im?user_id=alice&envelope=json");
+    const std::string before_epoch(read_json(c).at("epoch").as_string());
+    publish(a.port(), R"({"data": "before"})");
+    BOOST_TEST(read_json(c).at("data").as_string() == "before");
+
+    redis.kill();
+    // Both nodes see the subscription go, and say so on /readyz; the API refuses at once.
+    for (auto* node : {&a, &b})
+        BOOST_REQUIRE(node->wait_for_log("bus: subscription to Redis").has_value());
+    BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 503u);
+    BOOST_TEST(http_post(a.port(), "/api/publish", R"({"data": "refused"})").result_int() == 503u);
+
+    redis.restart();
+    for (auto* node : {&a, &b})
+        BOOST_REQUIRE(node->wait_for_log_count("bus: subscribed to Redis", 2, std::chrono::seconds(30)));
+    BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 200u);
+
+    // Redis lost its counters: a new epoch, announced with a join frame, and a gap notice.
+    const auto join = read_json(c);
+    BOOST_TEST(join.at("type").as_string() == "join");
+    BOOST_TEST(join.at("epoch").as_string() != before_epoch);
+    const auto gap = read_json(c);
+    BOOST_TEST(gap.at("type").as_string() == "gap");
+    const auto after = publish(a.port(), R"({"data": "after"})");
+    const auto m = read_json(c);
+    BOOST_TEST(m.at("data").as_string() == "after");
+    BOOST_TEST(seq_of(m) == after.at("id").to_number<std::uint64_t>());
+    BOOST_TEST(payloads_before_pong(c).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
