@@ -83,6 +83,15 @@ BOOST_FIXTURE_TEST_CASE(ping_through_nginx, server_behind_nginx) {
     BOOST_TEST(res.body() == "pong");
 }
 
+BOOST_FIXTURE_TEST_CASE(the_demo_page_and_the_javascript_client_pass_through_nginx, server_behind_nginx) {
+    const auto page = http_get(nginx.port(), "/");
+    BOOST_TEST(page.result_int() == 200u);
+    BOOST_TEST(page.body().find("/wshub.js") != std::string::npos);
+    const auto client = http_get(nginx.port(), "/wshub.js");
+    BOOST_TEST(client.result_int() == 200u);
+    BOOST_TEST(client.body() == http_get(server.port(), "/wshub.js").body());
+}
+
 BOOST_FIXTURE_TEST_CASE(broadcast_between_proxied_and_direct_clients, server_behind_nginx) {
     ws_client proxied(io), direct(io);
     proxied.connect(nginx.port(), "/im?user_id=via-nginx");
