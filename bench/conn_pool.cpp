@@ -92,7 +92,7 @@ void ConnPool::launch(uint64_t now) {
 }
 
 void ConnPool::start_connect(Conn& c, uint64_t now) {
-    const Endpoint& ep = opts_.endpoint;
+    const Endpoint& ep = endpoint_of(c);
     ++in_flight_;
     c.state = ConnState::connecting;
     c.deadline = now + static_cast<uint64_t>(opts_.handshake_timeout_s * 1e9);
@@ -141,7 +141,7 @@ void ConnPool::on_connected(Conn& c, uint64_t now) {
     std::string target = fmt::format("{}{}user_id={}", opts_.path,
                                      opts_.path.find('?') == std::string::npos ? '?' : '&', c.user_id);
     if (!c.query.empty()) fmt::format_to(std::back_inserter(target), "&{}", c.query);
-    std::string req = upgrade_request(opts_.endpoint, target, make_websocket_key());
+    std::string req = upgrade_request(endpoint_of(c), target, make_websocket_key());
     ssize_t w = ::write(c.fd, req.data(), req.size());
     if (w != static_cast<ssize_t>(req.size())) { // a fresh socket takes a few hundred bytes whole
         retry_or_fail(c, w < 0 ? fmt::format("write: {}", std::strerror(errno)) : "write: short", now);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <sys/epoll.h>
@@ -49,6 +50,7 @@ struct Conn {
     bool reading = true;     // registered for EPOLLIN once open
     bool want_write = false; // EPOLLOUT requested for pending output
     bool server_closed = false;
+    bool to_publish_endpoint = false; // connects to Options::publish_endpoint instead of endpoint
     uint8_t attempts = 0;
     int fd = -1;
     int rcvbuf = 0; // SO_RCVBUF set before connect, 0 = system default
@@ -71,6 +73,9 @@ class ConnPool {
   public:
     struct Options {
         Endpoint endpoint;
+        // where connections marked to_publish_endpoint go (another node of the same hub); defaults to
+        // endpoint
+        std::optional<Endpoint> publish_endpoint;
         std::string path = "/im";
         int sources = 1; // > 1: bind to 127.0.0.2 .. 127.0.0.(1+sources) round robin
         int concurrency = 256;
@@ -115,6 +120,10 @@ class ConnPool {
     int poll(int timeout_ms, H& h);
 
   private:
+    const Endpoint& endpoint_of(const Conn& c) const {
+        return c.to_publish_endpoint && opts_.publish_endpoint ? *opts_.publish_endpoint : opts_.endpoint;
+    }
+
     static constexpr uint64_t extra_bit = uint64_t{1} << 63;
     static constexpr size_t read_size = 256 * 1024;
 

@@ -164,6 +164,12 @@ int run_mode(const std::string& mode, int argc, char** argv) {
         auto add = own.add_options();
         add("subscribers,s", po::value(&cfg.subscribers)->default_value(100), "subscriber connections");
         add("size", po::value(&cfg.size)->default_value(64), "payload bytes per message (>= 32)");
+        add("publish-port", po::value(&cfg.common.publish_port)->default_value(0),
+            "the publisher connects to this port (another node of the same hub, e.g. over Redis), the "
+            "subscribers to --port; 0 = --port");
+        add("watch-pid", po::value(&cfg.common.watch_pids)->multitoken(),
+            "other processes (redis-server, other nodes) whose CPU over the measurement is reported, "
+            "also per million published messages");
         if (slow) {
             add("rate", po::value(&cfg.rate)->default_value(1000), "messages per second");
             add("stuck-rcvbuf", po::value(&cfg.stuck_rcvbuf)->default_value(4096),

@@ -53,6 +53,13 @@ bool process_alive(int pid) {
     return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
+std::string process_name(int pid) {
+    std::ifstream f(fmt::format("/proc/{}/comm", pid));
+    std::string name;
+    if (!std::getline(f, name) || name.empty()) return "?";
+    return name;
+}
+
 double self_cpu_seconds() {
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);

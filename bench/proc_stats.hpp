@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <sys/resource.h>
 #include <vector>
 
@@ -15,6 +16,8 @@ std::optional<double> process_cpu_seconds(int pid);
 // Resident set size of a process in KiB (VmRSS in /proc/PID/status).
 std::optional<uint64_t> process_rss_kib(int pid);
 bool process_alive(int pid);
+// The command name of a process (/proc/PID/comm), "?" if unknown.
+std::string process_name(int pid);
 // CPU seconds this process has used (getrusage).
 double self_cpu_seconds();
 

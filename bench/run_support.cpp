@@ -60,7 +60,9 @@ json::object latency_json(const Histogram& h) {
 }
 
 json::object target_json(const CommonConfig& c) {
-    return {{"host", c.host}, {"port", c.port}, {"path", c.path}, {"pid", c.pid}};
+    json::object o{{"host", c.host}, {"port", c.port}, {"path", c.path}, {"pid", c.pid}};
+    if (c.publish_port != 0) o["publish_port"] = c.publish_port;
+    return o;
 }
 
 json::object errors_json(const ConnPool& pool) {
@@ -73,6 +75,8 @@ json::object errors_json(const ConnPool& pool) {
 ConnPool::Options pool_options(const CommonConfig& c) {
     ConnPool::Options o;
     o.endpoint = loopback_endpoint(c.host, c.port);
+    if (c.publish_port != 0 && c.publish_port != c.port)
+        o.publish_endpoint = loopback_endpoint(c.host, c.publish_port);
     o.path = c.path;
     o.sources = c.sources;
     o.concurrency = c.concurrency;

@@ -120,10 +120,10 @@ class FanoutRun {
         pub_backlog_max_ = std::max<uint64_t>(pub_backlog_max_, pub_->out.size());
     }
 
-    // Max rate: top the publisher up to `window` messages not yet seen back on its own connection.
+    // Max rate: top the publisher up to `window` messages not yet seen back on the pacing connection.
     void top_up() {
         if (!publishing_ || pub_->state != ConnState::open) return;
-        uint64_t own = std::min(trackers_[pub_->index].unique(), next_seq_);
+        uint64_t own = std::min(trackers_[pacer_->index].unique(), next_seq_);
         uint64_t outstanding = next_seq_ - own;
         if (outstanding >= cfg_.window) return;
         uint64_t ts = now_ns();
@@ -218,6 +218,8 @@ class FanoutRun {
     std::vector<Sent> sent_ = std::vector<Sent>(sent_mask + 1);
     Histogram hist_;
     Conn* pub_ = nullptr;
+    Conn* pacer_ =
+        nullptr; // whose receipts bound the messages in flight: pub_, or a subscriber on another node
     Conn* stuck_ = nullptr;
     int timer_fd_ = -1;
     bool publishing_ = false;
@@ -279,8 +281,12 @@ Result FanoutRun::run() {
 
     t_begin_ = now_ns();
     pub_ = &pool_.add(role_publisher, 1'000'000 + cfg_.subscribers);
+    pub_->to_publish_endpoint = true; // --publish-port: another node than the subscribers'
     for (uint32_t i = 0; i < cfg_.subscribers; ++i)
         pool_.add(role_subscriber, i + 1);
+    // The publisher's own copies come back from its node; with the subscribers on another node, a
+    // subscriber paces the window, or that node could fall ever further behind, unseen.
+    pacer_ = cc.publish_port != 0 && cc.publish_port != cc.port ? &pool_[pub_->index + 1] : pub_;
     if (cfg_.stuck) stuck_ = &pool_.add(role_stuck, 2'000'000 + cfg_.subscribers, cfg_.stuck_rcvbuf);
     trackers_.resize(pool_.size());
 
@@ -320,6 +326,10 @@ Result FanoutRun::run() {
     std::optional<uint64_t> rss_end;
     CpuMeter srv_meter, gen_meter;
     srv_meter.pid = cc.pid;
+    std::vector<CpuMeter> watch_meters(cc.watch_pids.size());
+    std::vector<std::optional<double>> watch_pct(cc.watch_pids.size());
+    for (size_t i = 0; i < watch_meters.size(); ++i)
+        watch_meters[i].pid = cc.watch_pids[i];
     CoreTimes cores_start, cores_end;
     bool server_gone = false, drain_complete = false;
     if (fixed_rate_) {
@@ -332,6 +342,8 @@ Result FanoutRun::run() {
         win_end = t;
         srv_pct = srv_meter.percent();
         gen_pct = gen_meter.percent();
+        for (size_t i = 0; i < watch_meters.size(); ++i)
+            watch_pct[i] = watch_meters[i].percent();
         cores_end = CoreTimes::read();
         win_published = next_seq_ - win_seq0;
         win_deliveries = deliveries_ - win_deliv0;
@@ -362,6 +374,8 @@ Result FanoutRun::run() {
             win_own0 = trackers_[pub_->index].received();
             srv_meter.start();
             gen_meter.start();
+            for (auto& m : watch_meters)
+                m.start();
             cores_start = CoreTimes::read();
         }
         if (phase == Phase::measure && now >= measure_end) end_window(now);
@@ -448,6 +462,23 @@ Result FanoutRun::run() {
                         {"busy_poll", cc.busy_poll}};
     if (cfg_.stuck) params["stuck_rcvbuf"] = cfg_.stuck_rcvbuf;
 
+    // What the watched processes (Redis, other nodes) spent per published message: with a bus, the
+    // cost of carrying the traffic, whatever the number of subscribers each message reaches.
+    json::array watched;
+    std::string watched_table;
+    for (size_t i = 0; i < watch_pct.size(); ++i) {
+        std::optional<double> per_million;
+        if (watch_pct[i] && published_per_s > 0) per_million = *watch_pct[i] / 100.0 / published_per_s * 1e6;
+        watched.push_back({{"pid", cc.watch_pids[i]},
+                           {"name", process_name(cc.watch_pids[i])},
+                           {"cpu_pct", num_or_null(watch_pct[i])},
+                           {"cpu_s_per_million_published", num_or_null(per_million)}});
+        watched_table += fmt::format(
+            "  {:<24}{}   ({} CPU-s per million published messages)\n",
+            fmt::format("{} {} cpu", process_name(cc.watch_pids[i]), cc.watch_pids[i]), pct(watch_pct[i]),
+            per_million ? fmt::format("{:.2f}", *per_million) : std::string("-"));
+    }
+
     Result r;
     r.json = {
         {"mode", mode()},
@@ -494,7 +525,8 @@ Result FanoutRun::run() {
         {"generator_cpu_pct", num_or_null(gen_pct)},
         {"generator_bound", generator_bound},
         {"generator_empty_polls_pct", round_to(empty_polls_pct, 0.1)},
-        {"cpu", cpu.to_json()}};
+        {"cpu", cpu.to_json()},
+        {"watched", std::move(watched)}};
 
     json::object stuck;
     if (cfg_.stuck) {
@@ -539,6 +571,7 @@ Result FanoutRun::run() {
                      cc.busy_poll ? fmt::format(" (busy-polling, {:.0f}% of polls empty)", empty_polls_pct)
                                   : "",
                      generator_bound ? "   GENERATOR-BOUND: the numbers above are a lower bound" : "");
+    t += watched_table;
     if (cc.pid)
         t += fmt::format("  {:<24}start {} KiB, end {} KiB, max {} KiB\n", "server rss",
                          rss_start ? std::to_string(*rss_start) : "-",

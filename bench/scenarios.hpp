@@ -20,7 +20,9 @@ struct CommonConfig {
     int concurrency = 256; // connections in flight while connecting
     int sources = 1;       // source addresses 127.0.0.2 .. 127.0.0.(1+sources); 1 = let the kernel pick
     bool progress = true;
-    bool busy_poll = false; // spin on epoll instead of sleeping (fanout/slow)
+    bool busy_poll = false;      // spin on epoll instead of sleeping (fanout/slow)
+    uint16_t publish_port = 0;   // fanout/slow: the publisher connects here (another node); 0 = port
+    std::vector<int> watch_pids; // fanout/slow: other processes whose CPU is reported (Redis, other nodes)
 };
 
 // fanout: S subscribers + 1 publisher. rate == 0 keeps `window` messages outstanding (max rate);
