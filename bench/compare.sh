@@ -23,6 +23,13 @@
 #               user beside 10 and IDLE_N idle connections; publish-targeted-latency: the same with
 #               one request at a time), publish-channel (1000 subscribers of a channel against the
 #               all-clients fan-out to the same 1000)
+#               wshub over Redis (not in the default list; needs redis-server and redis-cli; each
+#               case with fresh processes, nothing pinned but the generator):
+#               bus (max rate), bus-fixed (1000 msg/s): one node without Redis, one node with --redis,
+#               two nodes (publisher on A, subscribers on B), and with BUS_NODES more nodes subscribed
+#               to the bus without clients; Redis's CPU per million published messages beside them
+#   BUS_SUBSCRIBERS  subscribers in bus, bus-fixed [1000]
+#   BUS_NODES   node counts above 2 also run in bus, bus-fixed, e.g. "4 8" [4]
 #   SERVER_CPU / BENCH_CPU  [0 / 1]
 #   BASE_PORT   first port tried [24100]
 set -u
@@ -44,6 +51,8 @@ IDLE_N=${IDLE_N:-19000}
 SERVERS=${SERVERS:-wshub limit seed-go gorilla-go node-ws}
 SCENARIOS=${SCENARIOS:-fanout-1000x64 fanout-100x4k fixed-1000 idle slow threads threads-4k}
 SERVER_CPU=${SERVER_CPU:-0}
+BUS_SUBSCRIBERS=${BUS_SUBSCRIBERS:-1000}
+BUS_NODES=${BUS_NODES:-4}
 BENCH_CPU=${BENCH_CPU:-1}
 port=${BASE_PORT:-24100}
 
@@ -151,6 +160,8 @@ scenario_args() { # scenario -> bench arguments in `args`, a time limit in `limi
     publish-targeted) args=(publish --receivers 1 --route user --idle "10,$IDLE_N" --http-connections 4 --depth 8 --rounds 2) ;;
     publish-targeted-latency) args=(publish --receivers 1 --route user --idle "10,$IDLE_N" --http-connections 1 --depth 1 --rounds 2) ;;
     publish-channel) args=(publish --receivers 1000 --route all,channel --batch 10 --http-connections 4 --depth 8 --rounds 2) ;;
+    bus) args=(fanout --subscribers "$BUS_SUBSCRIBERS" --size 64 --window 64) ;;
+    bus-fixed) args=(fanout --subscribers "$BUS_SUBSCRIBERS" --size 64 --rate 1000) ;;
     esac
     [ "$1" = idle ] || args+=(--duration "$DURATION")
     # the publish API's keep-alive connections are not closed after 100 requests, and the idle
@@ -205,10 +216,134 @@ run_one() { # scenario server
     [ -s "$base.json" ] || echo "no result (exit $rc)" >"$base.skip"
 }
 
+# --- bus: wshub over Redis ---------------------------------------------------------------------
+# One run per case, each with fresh processes: one node without Redis (publisher and subscribers
+# on it), one node with --redis (the same, plus the bus round trip), and two or more nodes over one
+# redis-server (publisher on node A, subscribers on node B, further nodes subscribed to the bus with
+# no clients, so Redis copies every publish to each of them). Nothing is pinned: the nodes and
+# Redis share the machine's cores, as they would share a host. Redis's CPU over the measurement
+# comes from /proc (wshub-bench --watch-pid), its command counts from INFO commandstats.
+bus_pids=()
+stop_bus() {
+    local p
+    for p in "${bus_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${bus_pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+        wait "$p" 2>/dev/null
+    done
+    bus_pids=()
+}
+trap 'stop_server; stop_bus; exit 130' INT TERM
+trap 'stop_server; stop_bus' EXIT
+
+free_port() { for _ in $(seq 50); do port=$((port + 1)); port_busy "$port" || break; done; }
+
+ready_ok() { [ "$(curl -s -m 1 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/readyz" 2>/dev/null)" = 200 ]; }
+
+start_redis() { # log -> redis_pid, redis_port
+    free_port
+    redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >"$1" 2>&1 &
+    redis_pid=$! redis_port=$port
+    bus_pids+=("$redis_pid")
+    for _ in $(seq 100); do
+        kill -0 "$redis_pid" 2>/dev/null || return 1
+        redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+start_node() { # log redis-port-or-empty -> node_pid, node_port (ready: subscribed to the bus if any)
+    free_port
+    local extra=()
+    [ -n "$2" ] && extra=(--redis "redis://127.0.0.1:$2")
+    # shellcheck disable=SC2086
+    "$WSHUB" --port "$port" --threads 1 $WSHUB_ARGS "${extra[@]}" >"$1" 2>&1 &
+    node_pid=$! node_port=$port
+    bus_pids+=("$node_pid")
+    for _ in $(seq 100); do
+        kill -0 "$node_pid" 2>/dev/null || return 1
+        ready_ok "$node_port" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+bus_case_nodes() { # case -> number of wshub nodes (0: one node without Redis)
+    case $1 in one) echo 0 ;; one-redis) echo 1 ;; two) echo 2 ;; *) echo "${1#nodes}" ;; esac
+}
+
+commandstat() { # field of INFO commandstats, e.g. "eval calls"
+    redis-cli -p "$redis_port" info commandstats 2>/dev/null | tr -d '\r' |
+        awk -F'[:,=]' -v c="cmdstat_$1" -v k="$2" '$1 == c { for (i = 2; i < NF; i += 2) if ($i == k) print $(i + 1) }'
+}
+
+run_bus_case() { # scenario case
+    local sc=$1 cs=$2 base="$OUT/$1.$2" nodes pids=() ports=() i
+    nodes=$(bus_case_nodes "$cs")
+    rm -f "$base.json" "$base.skip"
+    redis_pid='' redis_port=''
+    if [ "$nodes" -gt 0 ]; then
+        command -v redis-server >/dev/null || { echo "no redis-server" >"$base.skip"; return; }
+        start_redis "$base.redis.log" || { note "$sc: $cs: redis-server did not start"; echo "redis did not start" >"$base.skip"; stop_bus; return; }
+    fi
+    for i in $(seq "$((nodes > 0 ? nodes : 1))"); do
+        if ! start_node "$base.node$i.log" "$redis_port"; then
+            note "$sc: $cs: node $i did not start (see $base.node$i.log)"
+            echo "node did not start" >"$base.skip"
+            stop_bus
+            return
+        fi
+        pids+=("$node_pid") ports+=("$node_port")
+    done
+    # publisher on the first node; subscribers on the second when there is one
+    local pub_port=${ports[0]} sub_pid=${pids[0]} sub_port=${ports[0]} watch=()
+    if [ "$nodes" -ge 2 ]; then sub_pid=${pids[1]} sub_port=${ports[1]}; fi
+    [ -n "$redis_pid" ] && watch+=("$redis_pid")
+    for i in "${!pids[@]}"; do [ "${pids[$i]}" = "$sub_pid" ] || watch+=("${pids[$i]}"); done
+    note "$sc: $cs: publisher on port $pub_port, subscribers on $sub_port${redis_port:+, redis on $redis_port}"
+    local evals0 evals1
+    # no line for EVAL until its first call
+    [ -n "$redis_port" ] && evals0=$(commandstat eval calls) && evals0=${evals0:-0}
+    local wargs=()
+    [ ${#watch[@]} -gt 0 ] && wargs=(--watch-pid "${watch[@]}")
+    timeout $limit "${pin_bench[@]}" "$BENCH" "${args[@]}" --port "$sub_port" --publish-port "$pub_port" \
+        --pid "$sub_pid" "${wargs[@]}" -q --json "$base.json" >"$base.txt" 2>"$base.err"
+    local rc=$?
+    [ -n "$redis_port" ] && evals1=$(commandstat eval calls)
+    for i in "${pids[@]}"; do kill -0 "$i" 2>/dev/null || note "$sc: $cs: a node exited during the run"; done
+    stop_bus
+    [ $rc = 0 ] || note "$sc: $cs: wshub-bench exited with $rc (see $base.txt, $base.err)"
+    if [ -s "$base.json" ]; then
+        # the batches Redis numbered and published (EVAL calls) over the whole run, warm-up included
+        if [ -n "${evals0:-}" ] && [ -n "${evals1:-}" ]; then
+            jq --argjson n "$nodes" --argjson e "$((evals1 - evals0))" \
+                '. + {bus: {nodes: $n, redis_eval_calls: $e, messages_per_batch: (if $e > 0 then (.written_total / $e) else null end)}}' \
+                "$base.json" >"$base.json.tmp" && mv "$base.json.tmp" "$base.json"
+        else
+            jq --argjson n "$nodes" '. + {bus: {nodes: $n}}' "$base.json" >"$base.json.tmp" && mv "$base.json.tmp" "$base.json"
+        fi
+    else
+        echo "no result (exit $rc)" >"$base.skip"
+    fi
+}
+
+bus_cases() { echo "one one-redis two $(for n in $BUS_NODES; do [ "$n" -gt 2 ] && echo "nodes$n"; done)"; }
+
+run_bus() { # scenario
+    scenario_args "$1"
+    local cs
+    for cs in $(bus_cases); do run_bus_case "$1" "$cs"; done
+}
+
 echo "# wshub compare: DURATION=$DURATION IDLE_N=$IDLE_N, server on CPU $SERVER_CPU, generator on CPU $BENCH_CPU"
 echo "# results in $OUT"
 for sc in $SCENARIOS; do
-    for name in $(scenario_servers "$sc"); do run_one "$sc" "$name"; done
+    case $sc in
+    bus | bus-fixed) run_bus "$sc" ;;
+    *) for name in $(scenario_servers "$sc"); do run_one "$sc" "$name"; done ;;
+    esac
 done
 
 # --- tables ------------------------------------------------------------------------------------
@@ -344,6 +479,55 @@ table_publish() { # scenario title: wshub-bench's own table (its ratios are to i
     fi
 }
 
+bus_label() {
+    case $1 in
+    one) echo "one node, no Redis" ;;
+    one-redis) echo "one node, --redis" ;;
+    two) echo "2 nodes (pub A, subs B)" ;;
+    *) echo "$(bus_case_nodes "$1") nodes (pub A, subs B)" ;;
+    esac
+}
+
+ms_diff() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.2f", (a - b) / 1000 }' || echo -; }
+
+table_bus() { # scenario title
+    local sc=$1 base="$OUT/$1.one.json" b b50 b99
+    b=$(value "$base" .deliveries_per_s)
+    b50=$(value "$base" .latency_us.p50)
+    b99=$(value "$base" .latency_us.p99)
+    echo
+    echo "## $2"
+    printf '%-26s %10s %8s %8s %8s %9s %8s %8s %12s %9s %9s %11s %9s  %s\n' case deliveries/s "x one" p50_ms p99_ms \
+        p999_ms +p50_ms +p99_ms lost/dup/ooo nodes_cpu redis_cpu redis_s/Mmsg msg/batch notes
+    local cs
+    for cs in $(bus_cases); do
+        local f="$OUT/$sc.$cs.json"
+        if [ ! -s "$f" ]; then
+            printf '%-26s %s\n' "$(bus_label "$cs")" "$(cat "$OUT/$sc.$cs.skip" 2>/dev/null || echo 'not run')"
+            continue
+        fi
+        local d p50 p99 nodes_cpu redis_cpu redis_per_m=
+        d=$(value "$f" .deliveries_per_s)
+        p50=$(value "$f" .latency_us.p50)
+        p99=$(value "$f" .latency_us.p99)
+        # the subscribers' node (--pid) and the other nodes (watched after Redis when there is one)
+        if [ "$cs" = one ]; then
+            nodes_cpu=$(value "$f" .server_cpu_pct)
+        else
+            nodes_cpu=$(value "$f" '[.server_cpu_pct] + (.watched[1:] | map(.cpu_pct)) | add')
+            redis_cpu=$(value "$f" '.watched[0].cpu_pct')
+            redis_per_m=$(value "$f" '.watched[0].cpu_s_per_million_published')
+        fi
+        printf '%-26s %10s %8s %8s %8s %9s %8s %8s %12s %9s %9s %11s %9s  %s\n' "$(bus_label "$cs")" "$(fmt_si "$d")" \
+            "$(ratio "$d" "$b")" "$(us_to_ms "$p50")" "$(us_to_ms "$p99")" "$(us_to_ms "$(value "$f" .latency_us.p999)")" \
+            "$(ms_diff "$p50" "$b50")" "$(ms_diff "$p99" "$b99")" \
+            "$(value "$f" .lost)/$(value "$f" .duplicated)/$(value "$f" .out_of_order)" \
+            "$(fmt_num "$nodes_cpu")%" "$([ -n "${redis_cpu:-}" ] && echo "$(fmt_num "$redis_cpu")%" || echo -)" \
+            "$(fmt_num "$redis_per_m" 2)" "$(fmt_num "$(value "$f" .bus.messages_per_batch)" 1)" "$(notes "$f")"
+        redis_cpu=
+    done
+}
+
 echo
 echo "# ratios are relative to wshub with 1 thread (x wshub); throughput: higher is better, latency/RSS: lower"
 for sc in $SCENARIOS; do
@@ -359,6 +543,8 @@ for sc in $SCENARIOS; do
     publish-targeted) table_publish "$sc" "wshub publish API, 1 thread: a push to one user beside 10 and $IDLE_N idle connections" ;;
     publish-targeted-latency) table_publish "$sc" "wshub publish API, 1 thread: the same, one request at a time" ;;
     publish-channel) table_publish "$sc" "wshub publish API, 1 thread: 1000 subscribers of one channel vs the all-clients fan-out to the same 1000" ;;
+    bus) table_bus "$sc" "wshub over Redis, 1 thread per node, unpinned: $BUS_SUBSCRIBERS subscribers x 64 B, max rate, window 64 (x one, +p50/+p99: to one node without Redis)" ;;
+    bus-fixed) table_bus "$sc" "wshub over Redis, 1 thread per node, unpinned: $BUS_SUBSCRIBERS subscribers x 64 B at a fixed 1000 msg/s (latency from scheduled send)" ;;
     esac
 done
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Smoke test of wshub-bench against wshub: every mode for ~2 s with small numbers. Fails if a mode
+# Smoke test of wshub-bench against wshub: every mode for ~2 s with small numbers, and the fan-out
+# across two nodes over a redis-server (publisher on one, subscribers on the other). Fails if a mode
 # does not run or if the fan-out and publish runs report any lost, duplicated or reordered message.
 # Asserts no timings. Every step is bounded by `timeout`. wshub keeps its default of 100 requests
 # per HTTP connection, so the publish runs also go through reconnecting and resending.
@@ -18,13 +19,16 @@ bench=$2
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wshub-bench-smoke.XXXXXX")
 server_pid=
+bus_pids=() # redis-server and the two nodes of the bus run
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+}
 cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null
-        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$server_pid" 2>/dev/null
-        wait "$server_pid" 2>/dev/null
-    fi
+    [ -n "$server_pid" ] && stop_pid "$server_pid"
+    for p in "${bus_pids[@]}"; do stop_pid "$p"; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -58,6 +62,7 @@ if [ -z "$port" ]; then
     exit 1
 fi
 echo "smoke: wshub on port $port (pid $server_pid)"
+target_port=$port target_pid=$server_pid
 
 failures=0
 fail() {
@@ -72,7 +77,7 @@ run() { # name time-limit args...
     local name=$1 limit=$2
     shift 2
     echo "smoke: $name: wshub-bench $*"
-    timeout "$limit" "$bench" "$@" --port "$port" --pid "$server_pid" -q --json "$tmp/$name.json" >"$tmp/$name.txt" 2>&1
+    timeout "$limit" "$bench" "$@" --port "$target_port" --pid "$target_pid" -q --json "$tmp/$name.json" >"$tmp/$name.txt" 2>&1
     local rc=$?
     cat "$tmp/$name.txt"
     [ $rc = 0 ] || fail "$name: wshub-bench exited with $rc"
@@ -110,6 +115,59 @@ if run targeted 90 publish --receivers 1 --route user --idle 10,200 --sources 4 
 fi
 
 kill -0 "$server_pid" 2>/dev/null || fail "wshub exited during the smoke test"
+
+# Two nodes over Redis: the publisher on node A, the subscribers on node B, so every message crosses
+# the bus. A node is ready (/readyz 200) once subscribed to it.
+ready_ok() {
+    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && printf 'GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3 && cat <&3" 2>/dev/null | grep -q '^HTTP/1.1 200'
+}
+start_bus() { # -> redis_pid, redis_port, node_ports (A B), node_pids; 1 if something did not come up
+    local p i
+    redis_port='' redis_pid='' node_ports=() node_pids=()
+    for _ in $(seq 20); do
+        p=$((20000 + RANDOM % 12000))
+        port_busy "$p" && continue
+        redis-server --port "$p" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
+        redis_pid=$!
+        bus_pids+=("$redis_pid")
+        for _ in $(seq 50); do
+            kill -0 "$redis_pid" 2>/dev/null || break
+            port_busy "$p" && { redis_port=$p; break; }
+            sleep 0.1
+        done
+        [ -n "$redis_port" ] && break
+    done
+    [ -n "$redis_port" ] || return 1
+    for i in a b; do
+        for _ in $(seq 20); do
+            p=$((20000 + RANDOM % 12000))
+            port_busy "$p" && continue
+            "$wshub" --port "$p" --threads 1 --log-level warn --rate-limit 0 --rate-limit-bytes 0 \
+                --redis "redis://127.0.0.1:$redis_port" >"$tmp/node-$i.log" 2>&1 &
+            local pid=$!
+            bus_pids+=("$pid")
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                if ready_ok "$p"; then node_ports+=("$p") node_pids+=("$pid"); break; fi
+                sleep 0.1
+            done
+            [ ${#node_ports[@]} = "$([ $i = a ] && echo 1 || echo 2)" ] && break
+        done
+    done
+    [ ${#node_ports[@]} = 2 ]
+}
+if ! command -v redis-server >/dev/null; then
+    fail "bus: redis-server is not installed (scripts/install-deps.sh --test)"
+elif ! start_bus; then
+    fail "bus: redis-server or the two nodes did not come up"
+    tail -n 5 "$tmp/redis.log" "$tmp"/node-*.log >&2 2>/dev/null
+else
+    echo "smoke: redis on port $redis_port, nodes on ${node_ports[*]}"
+    target_port=${node_ports[1]} target_pid=${node_pids[1]}
+    run bus 60 fanout --subscribers 20 --size 64 --window 64 --duration 2 --warmup 0.5 \
+        --publish-port "${node_ports[0]}" --watch-pid "$redis_pid" "${node_pids[0]}" && check_no_loss bus
+    for p in "${node_pids[@]}"; do kill -0 "$p" 2>/dev/null || fail "bus: a node exited during the run"; done
+fi
 if [ $failures -gt 0 ]; then
     echo "smoke: $failures failure(s); wshub log:" >&2
     tail -n 20 "$tmp/wshub.log" >&2
