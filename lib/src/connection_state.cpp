@@ -5,13 +5,38 @@
 
 namespace wshub {
 
-void connection_state::record(close_cause cause, std::uint16_t code, std::string detail, bool ours) {
+namespace {
+
+// The reason a close of ours with `code` stands for, when the caller names none.
+disconnect_reason reason_of(close_status code) noexcept {
+    switch (code) {
+    case close_status::going_away:
+        return disconnect_reason::shutdown;
+    case close_status::token_expired:
+        return disconnect_reason::token_expired;
+    case close_status::disconnected:
+        return disconnect_reason::disconnected;
+    case close_status::protocol_error:
+    case close_status::bad_payload:
+    case close_status::too_big:
+        return disconnect_reason::protocol_error;
+    case close_status::normal:
+    case close_status::policy_violation: // rate limit or slow consumer: the caller says which
+        break;
+    }
+    return disconnect_reason::server_error;
+}
+
+} // namespace
+
+bool connection_state::record(close_cause cause, std::uint16_t code, std::string detail, bool ours) {
     const bool unanswered_peer_close =
         !close_sent_ && (cause_ == close_cause::peer_close_frame || cause_ == close_cause::peer_violation);
-    if (cause_ != close_cause::none && !(ours && unanswered_peer_close)) return;
+    if (cause_ != close_cause::none && !(ours && unanswered_peer_close)) return false;
     cause_ = cause;
     code_ = code;
     detail_ = std::move(detail);
+    return true;
 }
 
 connection_state::close_frame connection_state::send(close_frame frame) {
@@ -56,10 +81,15 @@ void connection_state::read_failed(std::string error) {
 
 std::optional<connection_state::close_frame> connection_state::close_server(close_status code,
                                                                             std::string_view reason) {
+    return close_server(code, reason, reason_of(code));
+}
+
+std::optional<connection_state::close_frame>
+connection_state::close_server(close_status code, std::string_view reason, disconnect_reason why) {
     if (closed() || close_sent_ || reader_ended_) return std::nullopt;
     held_close_.reset();
     const auto value = static_cast<std::uint16_t>(code);
-    record(close_cause::server_close, value, std::string(reason), true);
+    if (record(close_cause::server_close, value, std::string(reason), true)) server_reason_ = why;
     return send(close_frame{value, std::string(reason)});
 }
 
@@ -133,6 +163,28 @@ std::string connection_state::describe() const {
         return "closed by server at once";
     }
     return {};
+}
+
+disconnect_reason connection_state::reason() const noexcept {
+    switch (cause_) {
+    case close_cause::peer_close_frame:
+        return disconnect_reason::client_close;
+    case close_cause::peer_disconnected:
+    case close_cause::read_failed: // a reset, mostly
+        return disconnect_reason::client_gone;
+    case close_cause::peer_violation:
+        return disconnect_reason::protocol_error;
+    case close_cause::server_close:
+        return server_reason_;
+    case close_cause::idle_timeout:
+        return disconnect_reason::idle;
+    case close_cause::write_failed:
+        return disconnect_reason::write_error;
+    case close_cause::none: // not ended: only an error makes a session leave without a cause
+    case close_cause::forced:
+        break;
+    }
+    return disconnect_reason::server_error;
 }
 
 } // namespace wshub

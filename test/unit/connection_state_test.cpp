@@ -313,4 +313,70 @@ BOOST_AUTO_TEST_CASE(own_messages_are_back_once_numbered_and_delivered) {
     BOOST_TEST(s.own_messages_delivered());
 }
 
+BOOST_AUTO_TEST_CASE(each_way_of_ending_maps_to_one_disconnect_reason) {
+    using r = disconnect_reason;
+    auto peer_close = started();
+    peer_close.peer_closed(1000, "bye");
+    BOOST_TEST((peer_close.reason() == r::client_close));
+
+    auto gone = started();
+    gone.peer_disconnected();
+    BOOST_TEST((gone.reason() == r::client_gone));
+    auto reset = started();
+    reset.read_failed("Connection reset by peer");
+    BOOST_TEST((reset.reason() == r::client_gone));
+
+    auto violation = started();
+    violation.peer_violated(1009, "message too big");
+    BOOST_TEST((violation.reason() == r::protocol_error));
+
+    auto idle = started();
+    idle.idle_timeout();
+    BOOST_TEST((idle.reason() == r::idle));
+
+    auto write = started();
+    write.write_failed("Broken pipe");
+    BOOST_TEST((write.reason() == r::write_error));
+
+    auto forced = started();
+    forced.force_close();
+    BOOST_TEST((forced.reason() == r::server_error));
+
+    // Our closes: the code tells the reason, except 1008, whose caller names it.
+    const struct {
+        close_status code;
+        r expected;
+    } by_code[] = {{close_status::going_away, r::shutdown},
+                   {close_status::token_expired, r::token_expired},
+                   {close_status::disconnected, r::disconnected},
+                   {close_status::protocol_error, r::protocol_error}};
+    for (const auto& c : by_code) {
+        auto s = started();
+        BOOST_TEST_REQUIRE(s.close_server(c.code, "why").has_value());
+        BOOST_TEST((s.reason() == c.expected));
+    }
+    for (auto why : {r::slow_consumer, r::rate_limit}) {
+        auto s = started();
+        BOOST_TEST_REQUIRE(s.close_server(close_status::policy_violation, "why", why).has_value());
+        BOOST_TEST((s.reason() == why));
+        s.peer_closed(1008, {}); // the client's answer does not change it
+        BOOST_TEST((s.reason() == why));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(our_close_of_an_unanswered_peer_close_is_the_reason) {
+    auto s = started();
+    s.published();
+    s.peer_closed(1000, "bye");
+    BOOST_TEST((s.reason() == disconnect_reason::client_close));
+    BOOST_TEST_REQUIRE(s.close_server(close_status::going_away, "server shutting down").has_value());
+    BOOST_TEST((s.reason() == disconnect_reason::shutdown));
+    // A first cause that stays (the peer's close was answered) keeps its reason.
+    auto answered = started();
+    answered.peer_closed(1000, "bye");
+    BOOST_TEST_REQUIRE(answered.take_held_close().has_value());
+    BOOST_TEST(!answered.close_server(close_status::going_away, "late").has_value());
+    BOOST_TEST((answered.reason() == disconnect_reason::client_close));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 // Events that come too late (after the connection is closed, a second close) are ignored.
 #pragma once
 
+#include "wshub/disconnect_reason.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/message.hpp"
 
@@ -57,8 +58,11 @@ class connection_state {
 
     // We close for a reason (close_status `code`, `reason` for the client and the log). Returns
     // the close frame to send now; nothing when ours already went out, the reader has ended or
-    // the connection is closed. A held answer to the peer is replaced by it.
+    // the connection is closed. A held answer to the peer is replaced by it. `why` is the
+    // disconnect reason the close stands for; without it, the one `code` implies.
     std::optional<close_frame> close_server(close_status code, std::string_view reason);
+    std::optional<close_frame> close_server(close_status code, std::string_view reason,
+                                            disconnect_reason why);
     // The client's own messages are back (or waiting for them is over): the held answer to the
     // peer's close or violation, to send now; nothing when there is none or it is too late.
     std::optional<close_frame> take_held_close();
@@ -99,6 +103,8 @@ class connection_state {
     std::uint16_t code() const noexcept { return code_; }
     // Why the connection ended, for the log ("closed by peer (1000: bye)", "idle timeout: ...").
     std::string describe() const;
+    // Why the connection ended, as one of the few reasons /metrics counts.
+    disconnect_reason reason() const noexcept;
 
     // The socket takes writes: it has not been closed.
     bool may_write() const noexcept { return phase_ != phase::closed; }
@@ -131,7 +137,8 @@ class connection_state {
 
   private:
     // Records `cause` if none is yet; a close of ours replaces an unanswered close of the peer's.
-    void record(close_cause cause, std::uint16_t code, std::string detail, bool ours);
+    // True when it was recorded.
+    bool record(close_cause cause, std::uint16_t code, std::string detail, bool ours);
     // Our close frame `frame` goes out now.
     close_frame send(close_frame frame);
     bool close_socket();
@@ -140,6 +147,8 @@ class connection_state {
     close_cause cause_ = close_cause::none;
     std::uint16_t code_ = 0;
     std::string detail_; // the reason or error with the cause
+    // With close_cause::server_close: the reason our close stands for.
+    disconnect_reason server_reason_ = disconnect_reason::server_error;
     std::optional<close_frame> held_close_;
     std::shared_ptr<publish_receipt> receipt_;
     std::uint64_t published_ = 0;       // messages the hub took from this client
