@@ -9,6 +9,7 @@
 #include "wshub/client_text.hpp"
 #include "wshub/http_routes.hpp"
 #include "wshub/metrics.hpp"
+#include "wshub/metrics_counters.hpp"
 #include "wshub/websocket_handshake.hpp"
 
 #include <algorithm>
@@ -89,17 +90,6 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
     return steady_clock::now() + seconds(std::max<std::int64_t>(left, 0));
 }
 
-metrics_snapshot snapshot_of(const server_state& state) {
-    const auto& c = state.counters;
-    metrics_snapshot m;
-    m.connections = c.sessions.load(std::memory_order_relaxed);
-    m.messages_received = c.messages_in.load(std::memory_order_relaxed);
-    m.slow_consumer_closes = c.overflow_closes.load(std::memory_order_relaxed);
-    m.rate_limit_closes = c.rate_limit_closes.load(std::memory_order_relaxed);
-    m.idle_closes = c.idle_closes.load(std::memory_order_relaxed);
-    return m;
-}
-
 // Admission's view of an upgrade request from `client`.
 std::variant<admission, http_reply> admit(server_state& state, const http::request_header<>& req,
                                           upgrade_request upgrade, const asio::ip::address& client) {
@@ -159,10 +149,16 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         // Requests to the API may carry a body (bounded); any other request must not (Beast
         // refuses one with 400).
         bool api_path = false;
-        if (!ec) {
+        api_endpoint endpoint = api_endpoint::unknown;
+        if (!ec || ec == http::error::body_limit) { // over the limit, the header is parsed still
             const auto target = std::string_view(parser.get().target().data(), parser.get().target().size());
             api_path = target.starts_with("/api/");
+            endpoint = api_endpoint_of(target.substr(0, target.find('?')));
         }
+        // Every answer to an API request is counted, refusals included.
+        auto count_api_answer = [&](unsigned status) {
+            if (api_path) state.counters.api_requests.count(endpoint, status);
+        };
         std::optional<http::request_parser<http::string_body>> body_parser;
         const http::request_header<>* head = nullptr; // in whichever parser holds the request
         bool wants_keep_alive = false;
@@ -182,6 +178,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         if (ec == http::error::body_limit) {
             const auto r = api_error_reply(
                 413, fmt::format("the body is over --max-publish-body ({} bytes)", cfg.max_publish_body));
+            count_api_answer(r.status);
             auto res = make_response(r, 11, false, false);
             co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
             co_return;
@@ -192,6 +189,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 // A malformed request gets a one-line reason before the connection closes.
                 http_reply r{ec == http::error::header_limit ? 431u : 400u,
                              fmt::format("bad request: {}\n", ec.message())};
+                count_api_answer(r.status);
                 auto res = make_response(r, 11, false, false);
                 co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
             }
@@ -202,6 +200,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         if (over_limit) {
             spdlog::debug("refused HTTP connection from {}: {}", remote,
                           std::string_view(over_limit->body).substr(0, over_limit->body.size() - 1));
+            count_api_answer(over_limit->status);
             auto res = make_response(*over_limit, req.version(), false, req.method() == http::verb::head);
             co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
             error_code ignored;
@@ -245,7 +244,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 reply = co_await answer_api_call(state, *api, std::move(body));
             }
         } else if (std::holds_alternative<metrics_scrape>(decision)) {
-            reply = http_reply{200, prometheus_text(snapshot_of(state))};
+            reply = http_reply{200, prometheus_text(state.counters.snapshot())};
             reply.prometheus = true;
         } else if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
             reply = http_reply{503, "server shutting down\n"};
@@ -255,6 +254,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 stream.expires_never();
                 // Frames a client sent right behind its request are already in the buffer.
                 std::string prefetched = beast::buffers_to_string(buffer.data());
+                owner.counters().bytes_in.add(prefetched.size());
                 // The session holds itself through its pending operations; this frame, the HTTP
                 // stream's timer and the request buffer are freed now instead of living as long
                 // as the client.
@@ -278,6 +278,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                          client_text{path}, client_name, reply.status,
                          client_text{std::string_view(reply.body).substr(0, reply.body.size() - 1)});
         }
+        count_api_answer(reply.status);
         const bool last_allowed =
             cfg.max_requests_per_connection != 0 && requests >= cfg.max_requests_per_connection;
         const bool keep_alive = wants_keep_alive && reply.status < 400 && !last_allowed;

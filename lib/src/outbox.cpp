@@ -10,7 +10,7 @@ outbox::push_result outbox::push(chunk c, clock::time_point now) {
     if (queued_ > 0 && queued_ + c.size > limits_.hard) return push_result::overflow;
     if (too_slow(now)) return push_result::overflow;
     if (c.size == 0) return push_result::accepted;
-    queued_ += c.size;
+    set_queued(queued_ + c.size);
     chunks_.push_back(std::move(c));
     if (queued_ > limits_.soft && !over_soft_since_) over_soft_since_ = now;
     return push_result::accepted;
@@ -18,7 +18,7 @@ outbox::push_result outbox::push(chunk c, clock::time_point now) {
 
 outbox::push_result outbox::push_final(chunk c) {
     if (closed_) return push_result::closed;
-    queued_ += c.size;
+    set_queued(queued_ + c.size);
     chunks_.push_back(std::move(c));
     closed_ = true;
     return push_result::accepted;
@@ -36,7 +36,7 @@ std::size_t outbox::prepare(std::span<boost::asio::const_buffer> out) {
 
 void outbox::consume(std::size_t n) {
     assert(n <= queued_);
-    queued_ -= n;
+    set_queued(queued_ - n);
     in_flight_ = 0;
     if (queued_ <= limits_.soft) over_soft_since_.reset();
     while (n > 0) {
@@ -64,8 +64,10 @@ void outbox::consume(std::size_t n) {
 void outbox::drop_unsent() {
     const std::size_t keep = std::max<std::size_t>(in_flight_, head_offset_ > 0 ? 1 : 0);
     const std::size_t end = std::min(chunks_.size(), head_ + keep);
+    std::size_t dropped = 0;
     for (std::size_t i = end; i < chunks_.size(); ++i)
-        queued_ -= chunks_[i].size;
+        dropped += chunks_[i].size;
+    set_queued(queued_ - dropped);
     if (queued_ <= limits_.soft) over_soft_since_.reset();
     chunks_.erase(chunks_.begin() + static_cast<std::ptrdiff_t>(end), chunks_.end());
 }

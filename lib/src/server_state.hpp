@@ -1,6 +1,7 @@
 // What every shard and session of one server shares: the configuration, the hub, and counters.
 #pragma once
 
+#include "server_counters.hpp"
 #include "wshub/auth_config.hpp"
 #include "wshub/config.hpp"
 #include "wshub/connection_limits.hpp"
@@ -8,6 +9,7 @@
 #include "wshub/trusted_proxies.hpp"
 #include "wshub/upgrade_rate_limit.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <fmt/format.h>
@@ -19,15 +21,6 @@ namespace wshub {
 
 class hub;
 
-// Read by GET /metrics.
-struct server_counters {
-    std::atomic<std::size_t> sessions{0};            // open WebSocket sessions
-    std::atomic<std::uint64_t> messages_in{0};       // messages clients sent
-    std::atomic<std::uint64_t> overflow_closes{0};   // clients closed for a full outbox
-    std::atomic<std::uint64_t> rate_limit_closes{0}; // clients closed for sending too much
-    std::atomic<std::uint64_t> idle_closes{0};       // clients dropped after --idle-timeout
-};
-
 struct server_state {
     explicit server_state(config c)
         : cfg(std::move(c))
@@ -38,6 +31,7 @@ struct server_state {
         , limits(cfg.max_connections, cfg.max_connections_per_ip, cfg.max_connections_per_user)
         , http_limits(cfg.max_http_connections, cfg.max_http_connections_per_ip)
         , upgrade_rate(cfg.max_upgrades_per_ip)
+        , counters(std::max(cfg.threads, 1u))
         , epoch(new_epoch()) {}
 
     const config cfg;
@@ -49,7 +43,7 @@ struct server_state {
     connection_limits http_limits;   // connections that have not upgraded
     upgrade_rate_limit upgrade_rate; // with authentication, upgrades per second per address
     hub* message_hub = nullptr;      // where the sessions and the publish API publish
-    server_counters counters;
+    server_counters counters;        // read by GET /metrics
     // Set when the shutdown begins: upgrades from then on are refused with 503.
     std::atomic<bool> draining{false};
     // Names this process's numbering of the streams: positions from another epoch (an earlier

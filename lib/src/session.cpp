@@ -36,7 +36,8 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id
     , user_id_(std::move(user_id))
     , remote_(std::move(remote))
     , outbox_(outbox::limits{owner.state().cfg.max_queued_bytes, owner.state().cfg.queue_hard_limit(),
-                             owner.state().cfg.slow_client_timeout})
+                             owner.state().cfg.slow_client_timeout},
+              &owner.counters().queued_bytes)
     , slot_(std::move(slot))
     , message_bucket_(owner.state().cfg.rate_limit, std::max(1.0, owner.state().cfg.rate_limit))
     , byte_bucket_(owner.state().cfg.rate_limit_bytes, std::max(1.0, owner.state().cfg.rate_limit_bytes))
@@ -111,6 +112,7 @@ asio::awaitable<void> session::reader(std::string unread) {
                     state_.read_failed(ec.message());
                 open = false;
             } else {
+                shard_.counters().bytes_in.add(n);
                 bytes = buffer.first(n);
                 // A short read emptied the socket (a new arrival wakes the readiness wait).
                 socket_drained = n < buffer.size();
@@ -170,7 +172,7 @@ bool session::handle(frame_event event, reader_pass& pass) {
     last_heard_ = pass.now;
     switch (event.what) {
     case frame_event::kind::message: {
-        state.counters.messages_in.fetch_add(1, std::memory_order_relaxed);
+        shard_.counters().messages_in.add(1);
         if (!state_.acts_on_frames()) return true; // keep reading until the peer answers the close
         if (state.cfg.client_messages == config::client_messages_mode::drop) return true;
         auto& m = pass.received.emplace_back(); // for everyone, as in the seed
@@ -201,7 +203,7 @@ void session::close_over_rate_limit(reader_pass& pass) {
     spdlog::warn("closing user_id={} remote={}: over its rate limit", client_text{user_id_}, remote_);
     send_pongs(pass.pongs);
     // Nothing more of its frames is acted on: no message published, no ping answered.
-    close(close_status::policy_violation, "rate limit exceeded");
+    close(close_status::policy_violation, "rate limit exceeded", disconnect_reason::rate_limit);
 }
 
 asio::awaitable<void> session::wait_for_own_messages() {
@@ -261,6 +263,7 @@ asio::awaitable<void> session::discard_until_peer_closes() {
         for (;;) {
             const auto buffer = shard_.read_buffer();
             const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+            shard_.counters().bytes_in.add(n);
             if (would_block(ec) || (!ec && n < buffer.size())) break; // drained
             if (ec) co_return; // the peer's end, or the deadline closed the socket
             co_await asio::post(socket_.get_executor(), asio::use_awaitable); // others get a turn
@@ -293,6 +296,7 @@ asio::awaitable<void> session::writer() {
         const std::size_t n = outbox_.prepare(buffers);
         auto [ec, written] = co_await socket_.async_write_some(std::span(buffers.data(), n),
                                                                asio::as_tuple(asio::use_awaitable));
+        shard_.counters().bytes_out.add(written);
         outbox_.consume(written);
         if (ec) {
             if (state_.write_failed(ec.message())) close_socket(); // the reader learns of it through its read
@@ -311,6 +315,7 @@ bool session::send(outbox::chunk c, bool final, std::chrono::steady_clock::time_
         // non-blocking; what the kernel does not take is queued.
         error_code ec;
         const std::size_t n = socket_.write_some(asio::buffer(c.data, c.size), ec);
+        shard_.counters().bytes_out.add(n);
         if (ec && !would_block(ec)) {
             if (state_.write_failed(ec.message())) close_socket();
             return false;
@@ -435,13 +440,18 @@ void session::overflowed() {
                  client_text{user_id_}, remote_, outbox_.queued_bytes(), limit.soft,
                  std::chrono::duration_cast<std::chrono::milliseconds>(limit.grace).count(), limit.hard);
     outbox_.drop_unsent();
-    close(close_status::policy_violation, "outbound queue overflow: client too slow");
+    close(close_status::policy_violation, "outbound queue overflow: client too slow",
+          disconnect_reason::slow_consumer);
 }
 
 void session::close(close_status code, std::string_view reason) {
     // The reader keeps reading until the peer answers with its close frame; the closing deadline
     // ends the connection if it never does.
     if (const auto frame = state_.close_server(code, reason)) send_close_frame(*frame);
+}
+
+void session::close(close_status code, std::string_view reason, wshub::disconnect_reason why) {
+    if (const auto frame = state_.close_server(code, reason, why)) send_close_frame(*frame);
 }
 
 void session::force_close() {

@@ -66,6 +66,8 @@ class session final : public std::enable_shared_from_this<session> {
     // Starts the closing handshake: the close frame goes out after what is already queued.
     // Shard thread only; a second close, or one after the reader ended, does nothing.
     void close(close_status code, std::string_view reason);
+    // The same, naming the reason /metrics counts when `code` alone does not tell it (1008).
+    void close(close_status code, std::string_view reason, wshub::disconnect_reason why);
 
     // Closes the socket now: the drain time is over. Shard thread only.
     void force_close();
@@ -80,6 +82,8 @@ class session final : public std::enable_shared_from_this<session> {
     void keepalive(std::chrono::steady_clock::time_point now);
 
     const std::string& user_id() const noexcept { return user_id_; }
+    // Why the connection ended (or is ending), as /metrics counts it.
+    wshub::disconnect_reason disconnect_reason() const noexcept { return state_.reason(); }
     std::size_t registry_index = 0; // position in the shard's list, for O(1) removal
 
     // Its places in the shard's indexes by user and by channel, kept by the shard.

@@ -29,6 +29,7 @@ void shard::add(session& s) {
     for (auto& place : s.channel_places())
         by_channel_.add(place.channel, s, place.place);
     state_.counters.sessions.fetch_add(1, std::memory_order_relaxed);
+    state_.counters.connects.fetch_add(1, std::memory_order_relaxed);
 }
 
 void shard::remove(session& s) {
@@ -41,6 +42,7 @@ void shard::remove(session& s) {
         by_channel_.remove(place.place);
     if (s.envelope()) --envelope_sessions_;
     state_.counters.sessions.fetch_sub(1, std::memory_order_relaxed);
+    state_.counters.count_disconnect(s.disconnect_reason());
     if (closing_clients_ && sessions_.empty()) all_left_.set();
 }
 

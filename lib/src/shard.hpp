@@ -30,6 +30,8 @@ class shard {
     boost::asio::io_context& context() noexcept { return ioc_; }
     unsigned index() const noexcept { return index_; }
     server_state& state() noexcept { return state_; }
+    // This shard's counters for /metrics: its thread's alone to write.
+    shard_counters& counters() noexcept { return counters_; }
 
     // Shard thread only.
     void add(session& s);
@@ -104,6 +106,7 @@ class shard {
 
     unsigned index_;
     server_state& state_;
+    shard_counters& counters_ = state_.counters.per_shard.at(index_);
     boost::asio::io_context ioc_{1}; // run by exactly one thread
     std::vector<session*> sessions_;
     name_index<session> by_user_;

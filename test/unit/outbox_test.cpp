@@ -137,4 +137,25 @@ BOOST_AUTO_TEST_CASE(the_hard_limit_refuses_at_once) {
     BOOST_TEST(box.queued_bytes() == 40u);
 }
 
+BOOST_AUTO_TEST_CASE(the_queued_bytes_gauge_follows_every_change) {
+    owned_counter gauge;
+    gauge.add(1000); // other outboxes' bytes
+    {
+        outbox box(outbox::limits{8, 8, outbox::clock::duration::max()}, &gauge);
+        BOOST_TEST((box.push(make_chunk("hello ")) == outbox::push_result::accepted));
+        BOOST_TEST((box.push(make_chunk("world")) == outbox::push_result::overflow)); // refused: not counted
+        BOOST_TEST(gauge.value() == 1006u);
+        BOOST_TEST(take(box, 4) == "hell");
+        BOOST_TEST(gauge.value() == 1002u);
+        BOOST_TEST((box.push(make_chunk("!")) == outbox::push_result::accepted));
+        BOOST_TEST(gauge.value() == 1003u);
+        box.drop_unsent(); // the partly written chunk stays, "!" goes
+        BOOST_TEST(gauge.value() == box.queued_bytes() + 1000);
+        BOOST_TEST((box.push_final(make_chunk("bye")) == outbox::push_result::accepted));
+        BOOST_TEST(gauge.value() == box.queued_bytes() + 1000);
+    }
+    // What an outbox still held when it went is taken off.
+    BOOST_TEST(gauge.value() == 1000u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -3,6 +3,8 @@
 // for the next buffers, writes them, and reports how much went out.
 #pragma once
 
+#include "wshub/metrics_counters.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <chrono>
 #include <cstddef>
@@ -37,8 +39,14 @@ class outbox {
     // A plain cap: `limit` bytes, no grace.
     explicit outbox(std::size_t limit) noexcept
         : outbox(limits{limit, limit, clock::duration::max()}) {}
-    explicit outbox(limits l) noexcept
-        : limits_(l) {}
+    // `queued_gauge`, if set, follows the unsent bytes: it gets every change of queued_bytes(),
+    // and loses what is left when the outbox goes (a gauge summed over many outboxes).
+    explicit outbox(limits l, owned_counter* queued_gauge = nullptr) noexcept
+        : limits_(l)
+        , gauge_(queued_gauge) {}
+    ~outbox() { set_queued(0); }
+    outbox(const outbox&) = delete;
+    outbox& operator=(const outbox&) = delete;
 
     // Queues a chunk. An empty queue takes any chunk, so one large message never trips the
     // limits by itself; otherwise a chunk is refused with `overflow` (and the caller closes the
@@ -74,6 +82,17 @@ class outbox {
     const limits& limit() const noexcept { return limits_; }
 
   private:
+    // Every change of queued_ goes through here, so the gauge follows it.
+    void set_queued(std::size_t n) noexcept {
+        if (gauge_) {
+            if (n > queued_)
+                gauge_->add(n - queued_);
+            else
+                gauge_->sub(queued_ - n);
+        }
+        queued_ = n;
+    }
+
     std::vector<chunk> chunks_;
     std::size_t head_ = 0;        // first unsent chunk
     std::size_t head_offset_ = 0; // bytes of it already written
@@ -81,6 +100,7 @@ class outbox {
     std::size_t queued_ = 0;      // unsent bytes
     limits limits_;
     std::optional<clock::time_point> over_soft_since_; // when the backlog went over the soft limit
+    owned_counter* gauge_ = nullptr;
     bool closed_ = false;
 };
 
