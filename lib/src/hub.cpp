@@ -257,6 +257,12 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch, bus_positions fr
     // handed out before the next, which keeps the order the same for every client.
     frame_batch_ptr shared = frames;
     co_await deliver_to_shards(shared);
+    // Every shard has handed the batch to every recipient's socket or queue: the end of its
+    // messages' fan-out latency. Before the publish answers, so that an answer implies it.
+    const auto handed_out = std::chrono::steady_clock::now();
+    auto& latency = shards_.front()->state().counters.fan_out_latency;
+    for (const auto& m : batch)
+        latency.observe(handed_out - m.accepted);
     if (counted) {
         for (std::size_t i = 0; i < batch.size(); ++i)
             if (auto& m = batch[i]; m.outcome)

@@ -107,8 +107,10 @@ boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
         const std::size_t reached = deliver_to_everyone(batch, run_of(*batch, 0, frames.size()), now);
         for (std::size_t i = 0; batch->delivered && i < frames.size(); ++i)
             count(*batch, i, reached);
+        counters_.messages_out.add(reached * frames.size());
         co_return;
     }
+    std::size_t sent = 0; // messages handed to sessions, added to the counter once per batch
     // Messages in order; consecutive ones with the same target go out as one run, so that a
     // burst to a channel costs each subscriber one write, as a burst to everyone does, instead
     // of one per message.
@@ -123,8 +125,10 @@ boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
                                                       : deliver_targeted(batch, target, run, now);
         for (std::size_t k = i; k < j; ++k)
             count(*batch, k, reached);
+        sent += reached * (j - i);
         i = j;
     }
+    counters_.messages_out.add(sent);
     co_return;
 }
 
@@ -210,14 +214,17 @@ void shard::catch_up(session& s, const std::optional<resume_positions>& resume) 
     // The streams interleave as the hub numbered them; each message is sent if it is for `s`.
     std::sort(replay.begin(), replay.end(),
               [](const auto& a, const auto& b) { return a.frame().order < b.frame().order; });
+    std::size_t replayed = 0;
     for (const auto& k : replay) {
         const auto& target = k.frame().target;
         if (!target.user_ids.empty() &&
             std::find(target.user_ids.begin(), target.user_ids.end(), s.user_id()) == target.user_ids.end())
             continue;
         const auto run = run_of(*k.batch, k.index, k.index + 1);
-        if (!s.send_shared(k.batch, run.for_session(s))) return;
+        if (!s.send_shared(k.batch, run.for_session(s))) break;
+        ++replayed;
     }
+    counters_.messages_out.add(replayed); // a replay's messages are sent to the client too
 }
 
 void shard::count(const frame_batch& batch, std::size_t i, std::size_t reached) noexcept {
