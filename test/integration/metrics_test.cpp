@@ -131,6 +131,22 @@ BOOST_FIXTURE_TEST_CASE(the_counters_move_by_what_the_clients_and_the_api_did, m
     BOOST_TEST(value(after, "wshub_fan_out_latency_seconds_sum") > 0.0);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_replay_counts_as_messages_sent, metrics_server) {
+    for (const char* data : {R"({"data": "one"})", R"({"data": "two"})"})
+        BOOST_TEST(http_post(port(), "/api/publish", data).result_int() == 200u); // to nobody yet
+    raw_connection late(io);
+    late.upgrade_ok(port(), "/im?user_id=late&since=0");
+    BOOST_TEST(late.read_frame().payload == "one");
+    BOOST_TEST(late.read_frame().payload == "two");
+    BOOST_TEST(http_post(port(), "/api/publish", R"({"data": "three"})").result_int() == 200u);
+    BOOST_TEST(late.read_frame().payload == "three");
+
+    const auto m = scrape(port());
+    BOOST_TEST(value(m, "wshub_messages_sent_total") == 3.0); // two replayed, one live
+    BOOST_TEST(value(m, "wshub_fan_out_latency_seconds_count") == 3.0);
+    BOOST_TEST(value(m, api("publish", 200)) == 3.0);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_client_that_resets_is_counted_as_gone, metrics_server) {
     raw_connection a(io), b(io);
     a.upgrade_ok(port(), "/im?user_id=a");
