@@ -125,8 +125,8 @@ asio::awaitable<void> hub::dispatch(std::vector<message>& batch) {
     pending_batch waiting{id, {}};
     for (std::size_t i = 0; i < batch.size(); ++i)
         if (batch[i].receipt || batch[i].outcome)
-            waiting.messages.push_back(
-                {i, std::move(batch[i].receipt), std::move(batch[i].outcome), batch[i].outcome_index});
+            waiting.messages.push_back({i, std::move(batch[i].receipt), std::move(batch[i].outcome),
+                                        batch[i].outcome_index, batch[i].accepted});
     if (!waiting.messages.empty()) pending_.push_back(std::move(waiting));
     if (!co_await bus_->publish(id, batch)) { // stopped: it will not come back
         own_batches_back_ = std::max(own_batches_back_, id);
@@ -174,6 +174,7 @@ asio::awaitable<void> hub::run_bus_receiver() {
                     batch[a.index].receipt = std::move(a.receipt);
                     batch[a.index].outcome = std::move(a.outcome);
                     batch[a.index].outcome_index = a.outcome_index;
+                    batch[a.index].accepted = a.accepted;
                 }
                 pending_.pop_front();
             }
@@ -262,7 +263,8 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch, bus_positions fr
     const auto handed_out = std::chrono::steady_clock::now();
     auto& latency = shards_.front()->state().counters.fan_out_latency;
     for (const auto& m : batch)
-        latency.observe(handed_out - m.accepted);
+        if (m.accepted != std::chrono::steady_clock::time_point{}) // another node's: not timed here
+            latency.observe(handed_out - m.accepted);
     if (counted) {
         for (std::size_t i = 0; i < batch.size(); ++i)
             if (auto& m = batch[i]; m.outcome)

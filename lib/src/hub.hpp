@@ -13,6 +13,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <memory>
@@ -88,6 +89,7 @@ class hub {
         std::shared_ptr<publish_receipt> receipt;
         std::shared_ptr<publish_outcome> outcome;
         std::size_t outcome_index = 0;
+        std::chrono::steady_clock::time_point accepted; // its fan-out latency runs across the bus
     };
     struct pending_batch {
         std::uint64_t id = 0;

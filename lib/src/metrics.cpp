@@ -90,7 +90,8 @@ std::string prometheus_text(const metrics_snapshot& m) {
     e.histogram("wshub_fan_out_latency_seconds",
                 "Seconds from when a message was handed to the hub (a wait for room in a full inbox "
                 "included) to when the fan-out of its batch had handed it to every recipient's socket or "
-                "outbound queue, on every shard.",
+                "outbound queue, on every shard. With --redis, this node's own messages only, the trip "
+                "through Redis included.",
                 m.fan_out_latency);
     return e.take();
 }
