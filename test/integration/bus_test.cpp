@@ -2,6 +2,7 @@
 // broadcast, targeted push and channels across nodes, the same seq numbers on every node,
 // recovery on the other node, and Redis killed and restarted mid-stream.
 #include "http_client.hpp"
+#include "json_frames.hpp"
 #include "raw_connection.hpp"
 #include "redis_process.hpp"
 #include "test_io.hpp"
@@ -40,33 +41,7 @@ struct two_nodes {
 };
 
 json::object publish(std::uint16_t port, const std::string& body) {
-    const auto r = http_post(port, "/api/publish", body);
-    BOOST_REQUIRE_EQUAL(r.result_int(), 200u);
-    return json::parse(r.body()).as_object();
-}
-
-json::object read_json(raw_connection& c) {
-    const auto f = c.read_frame();
-    BOOST_REQUIRE_EQUAL(int(f.opcode), int(op_text));
-    auto v = json::parse(f.payload);
-    BOOST_REQUIRE(v.is_object());
-    return std::move(v.as_object());
-}
-
-std::uint64_t seq_of(const json::object& o) {
-    return o.at("seq").to_number<std::uint64_t>();
-}
-
-// The data frames that arrive before the answer to a ping sent now.
-std::vector<std::string> payloads_before_pong(raw_connection& c) {
-    c.send(client_frame(op_ping, "probe"));
-    std::vector<std::string> before;
-    for (;;) {
-        auto f = c.read_frame();
-        if (f.opcode == op_pong) return before;
-        BOOST_REQUIRE(f.opcode == op_text || f.opcode == op_binary);
-        before.push_back(std::move(f.payload));
-    }
+    return publish_api(port, body).as_object();
 }
 
 } // namespace

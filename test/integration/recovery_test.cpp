@@ -6,6 +6,7 @@
 // "Nothing more arrives" is shown without a fixed wait, as in the publish_api suite: a ping sent
 // after the publish answer comes back behind anything queued for the connection.
 #include "http_client.hpp"
+#include "json_frames.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
 
@@ -21,33 +22,7 @@ using namespace wshub_test;
 namespace {
 
 std::uint64_t publish(std::uint16_t port, const std::string& body) {
-    const auto r = http_post(port, "/api/publish", body);
-    BOOST_REQUIRE_EQUAL(r.result_int(), 200u);
-    return json::parse(r.body()).at("id").to_number<std::uint64_t>();
-}
-
-json::object read_json(raw_connection& c) {
-    const auto f = c.read_frame();
-    BOOST_REQUIRE_EQUAL(int(f.opcode), int(op_text));
-    auto v = json::parse(f.payload);
-    BOOST_REQUIRE(v.is_object());
-    return std::move(v.as_object());
-}
-
-std::uint64_t seq_of(const json::object& o) {
-    return o.at("seq").to_number<std::uint64_t>();
-}
-
-// The data frames that arrive before the answer to a ping sent now.
-std::vector<std::string> payloads_before_pong(raw_connection& c) {
-    c.send(client_frame(op_ping, "probe"));
-    std::vector<std::string> before;
-    for (;;) {
-        auto f = c.read_frame();
-        if (f.opcode == op_pong) return before;
-        BOOST_REQUIRE(f.opcode == op_text || f.opcode == op_binary);
-        before.push_back(std::move(f.payload));
-    }
+    return publish_api(port, body).at("id").to_number<std::uint64_t>();
 }
 
 struct history_server : server_fixture {
@@ -108,7 +83,8 @@ BOOST_FIXTURE_TEST_CASE(raw_and_envelope_clients_get_the_same_broadcast_each_in_
     raw.upgrade_ok(port(), "/im?user_id=r");
     enveloped.upgrade_ok(port(), "/im?user_id=e&envelope=json");
     read_json(enveloped); // join
-    BOOST_TEST(http_post(port(), "/api/publish", R"([{"data": "one"}, {"data": "two"}])").result_int() == 200u);
+    BOOST_TEST(http_post(port(), "/api/publish", R"([{"data": "one"}, {"data": "two"}])").result_int() ==
+               200u);
     BOOST_TEST(raw.read_frame().payload == "one");
     BOOST_TEST(raw.read_frame().payload == "two");
     BOOST_TEST(read_json(enveloped).at("data").as_string() == "one");
