@@ -153,6 +153,18 @@ asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
     co_return announcement;
 }
 
+std::optional<bus_batch> bus::batch_of(const redis_reply& reply) {
+    // ["message", channel, payload]; anything else (a confirmation) is skipped.
+    if (reply.type != redis_reply::kind::array || reply.elements.size() != 3 ||
+        reply.elements[0].text != "message")
+        return std::nullopt;
+    auto batch = decode_bus_batch(reply.elements[2].text);
+    if (!batch)
+        spdlog::warn("bus: skipped a malformed message of {} bytes on {}", reply.elements[2].text.size(),
+                     bus_channel);
+    return batch;
+}
+
 asio::awaitable<std::optional<bus_batch>> bus::receive() {
     auto delay = std::chrono::milliseconds(100);
     while (!stopped_) {
@@ -173,17 +185,8 @@ asio::awaitable<std::optional<bus_batch>> bus::receive() {
                 co_return announcement;
             }
             const auto reply = co_await subscriber_->next_reply();
-            // ["message", channel, payload]; anything else (a confirmation) is skipped.
-            if (reply.type != redis_reply::kind::array || reply.elements.size() != 3 ||
-                reply.elements[0].text != "message")
-                continue;
-            auto batch = decode_bus_batch(reply.elements[2].text);
-            if (!batch) {
-                spdlog::warn("bus: skipped a malformed message of {} bytes on {}",
-                             reply.elements[2].text.size(), bus_channel);
-                continue;
-            }
-            co_return batch;
+            if (auto batch = batch_of(reply)) co_return batch;
+            continue; // not a batch: read on
         } catch (const std::exception& e) {
             if (stopped_) break;
             if (subscriber_up_.exchange(false)) {
@@ -197,6 +200,20 @@ asio::awaitable<std::optional<bus_batch>> bus::receive() {
         if (!co_await back_off(subscribe_backoff_, delay)) break;
     }
     co_return std::nullopt;
+}
+
+std::optional<bus_batch> bus::try_receive() {
+    while (subscribed_ && !stopped_) {
+        std::optional<redis_reply> reply;
+        try {
+            reply = subscriber_->buffered_reply();
+        } catch (const std::exception&) {
+            return std::nullopt; // receive() meets the error again, and resubscribes
+        }
+        if (!reply) return std::nullopt;
+        if (auto batch = batch_of(*reply)) return batch;
+    }
+    return std::nullopt;
 }
 
 void bus::stop() {

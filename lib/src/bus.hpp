@@ -42,6 +42,10 @@ class bus {
     // Sender thread; cancellation: stop().
     boost::asio::awaitable<std::optional<bus_batch>> receive();
 
+    // The next batch if the subscription has already read it, without waiting (nullopt when
+    // none is whole yet). Sender thread.
+    std::optional<bus_batch> try_receive();
+
     void stop();
 
     const std::string& node_id() const noexcept { return node_; }
@@ -50,6 +54,8 @@ class bus {
     std::uint64_t reconnects() const noexcept { return reconnects_.load(); }
 
   private:
+    // The batch a subscription's reply carries; nullopt for other replies and malformed ones.
+    static std::optional<bus_batch> batch_of(const redis_reply& reply);
     boost::asio::awaitable<void> connect(redis_connection& c);
     // Waits the next backoff step (100 ms doubling to 5 s, with jitter). False once stopped.
     boost::asio::awaitable<bool> back_off(boost::asio::steady_timer& timer, std::chrono::milliseconds& delay);

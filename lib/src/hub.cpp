@@ -148,40 +148,62 @@ void hub::report_lost(pending_batch& p) {
     }
 }
 
+void hub::absorb(bus_batch& received, std::vector<message>& batch) {
+    const std::size_t first = batch.size();
+    for (auto& b : received.messages) {
+        auto& m = batch.emplace_back();
+        m.kind = b.kind;
+        m.payload = std::move(b.payload);
+        m.target = std::move(b.target);
+        m.seq = b.seq;
+    }
+    if (received.node != bus_->node_id() || received.messages.empty()) return;
+    // Our batches come back in the order we published them: older ones still waiting were lost
+    // on the way (the subscription was down when Redis published them).
+    while (!pending_.empty() && pending_.front().id < received.batch_id) {
+        report_lost(pending_.front());
+        pending_.pop_front();
+    }
+    if (!pending_.empty() && pending_.front().id == received.batch_id) {
+        for (auto& a : pending_.front().messages) {
+            if (a.index >= received.messages.size()) continue;
+            auto& m = batch[first + a.index];
+            m.receipt = std::move(a.receipt);
+            m.outcome = std::move(a.outcome);
+            m.outcome_index = a.outcome_index;
+            m.accepted = a.accepted;
+        }
+        pending_.pop_front();
+    }
+    own_batches_back_ = std::max(own_batches_back_, received.batch_id);
+    own_batch_back_.cancel();
+}
+
 asio::awaitable<void> hub::run_bus_receiver() {
+    std::optional<bus_batch> held; // already read, for the next fan-out
     for (;;) {
-        auto received = co_await bus_->receive();
+        std::optional<bus_batch> received;
+        if (held)
+            received = std::exchange(held, std::nullopt);
+        else
+            received = co_await bus_->receive();
         if (!received) break;
         std::vector<message> batch;
-        batch.reserve(received->messages.size());
-        for (auto& b : received->messages) {
-            auto& m = batch.emplace_back();
-            m.kind = b.kind;
-            m.payload = std::move(b.payload);
-            m.target = std::move(b.target);
-            m.seq = b.seq;
-        }
-        if (received->node == bus_->node_id() && !received->messages.empty()) {
-            // Our batches come back in the order we published them: older ones still waiting
-            // were lost on the way (the subscription was down when Redis published them).
-            while (!pending_.empty() && pending_.front().id < received->batch_id) {
-                report_lost(pending_.front());
-                pending_.pop_front();
+        bus_positions announced{received->epoch, std::move(received->positions)};
+        absorb(*received, batch);
+        // What the subscription has already read joins this fan-out, as a burst joins one batch
+        // in the sender: a node that falls behind catches up with one write per client for many
+        // messages, not one per published batch. Another epoch, or new positions, wait for the
+        // next one.
+        while (batch.size() < max_batch_messages) {
+            auto more = bus_->try_receive();
+            if (!more) break;
+            if (more->epoch != announced.epoch || !more->positions.empty()) {
+                held = std::move(more);
+                break;
             }
-            if (!pending_.empty() && pending_.front().id == received->batch_id) {
-                for (auto& a : pending_.front().messages) {
-                    if (a.index >= batch.size()) continue;
-                    batch[a.index].receipt = std::move(a.receipt);
-                    batch[a.index].outcome = std::move(a.outcome);
-                    batch[a.index].outcome_index = a.outcome_index;
-                    batch[a.index].accepted = a.accepted;
-                }
-                pending_.pop_front();
-            }
-            own_batches_back_ = std::max(own_batches_back_, received->batch_id);
-            own_batch_back_.cancel();
+            absorb(*more, batch);
         }
-        bus_positions announced{std::move(received->epoch), std::move(received->positions)};
         co_await fan_out(batch, std::move(announced));
     }
     while (!pending_.empty()) {

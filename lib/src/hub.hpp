@@ -13,8 +13,8 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
-#include <chrono>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -26,6 +26,7 @@ namespace wshub {
 
 class shard;
 class bus;
+struct bus_batch;
 
 class hub {
   public:
@@ -95,6 +96,8 @@ class hub {
         std::uint64_t id = 0;
         std::vector<awaited_message> messages;
     };
+    // Appends a batch from the bus to `batch`; one of ours gets back what waits on its messages.
+    void absorb(bus_batch& received, std::vector<message>& batch);
     // It will not come back: its sessions and publishers stop waiting (outcome id 0).
     static void report_lost(pending_batch& p);
     boost::asio::awaitable<void> deliver_to_shards(const frame_batch_ptr& batch);

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ class redis_connection {
     // The next reply, however long it takes: a subscriber's next message.
     // Its executor's thread; cancellation: close().
     boost::asio::awaitable<redis_reply> next_reply();
+
+    // A reply already read and whole, without waiting (a subscriber's backlog). Throws
+    // redis_protocol_error.
+    std::optional<redis_reply> buffered_reply() { return protocol_.next(); }
 
     void close() noexcept;
     bool is_open() const noexcept { return stream_.socket().is_open(); }
