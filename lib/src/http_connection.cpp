@@ -244,7 +244,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 reply = co_await answer_api_call(state, *api, std::move(body));
             }
         } else if (std::holds_alternative<metrics_scrape>(decision)) {
-            reply = http_reply{200, prometheus_text(state.counters.snapshot())};
+            auto snapshot = state.counters.snapshot();
+            snapshot.bus = state.message_hub->bus_state();
+            reply = http_reply{200, prometheus_text(snapshot)};
             reply.prometheus = true;
         } else if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
             reply = http_reply{503, "server shutting down\n"};

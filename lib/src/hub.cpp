@@ -51,6 +51,11 @@ bool hub::bus_down() const noexcept {
     return bus_ && !bus_->up();
 }
 
+std::optional<metrics_snapshot::bus_state> hub::bus_state() const noexcept {
+    if (!bus_) return std::nullopt;
+    return metrics_snapshot::bus_state{bus_->up(), bus_->reconnects()};
+}
+
 asio::awaitable<bool> hub::publish(message m) {
     m.accepted = std::chrono::steady_clock::now();
     return inbox_.send(std::move(m));

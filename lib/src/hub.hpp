@@ -10,6 +10,7 @@
 #include "wshub/frame.hpp"
 #include "wshub/inbox.hpp"
 #include "wshub/message.hpp"
+#include "wshub/metrics.hpp"
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +18,7 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -39,6 +41,8 @@ class hub {
     // With a bus: Redis is unreachable, so nothing this node takes in goes out (for /readyz and
     // the publish API). Any thread.
     bool bus_down() const noexcept;
+    // With a bus, its state for /metrics (nothing without one). Any thread.
+    std::optional<metrics_snapshot::bus_state> bus_state() const noexcept;
 
     // Queues a message for the sender, waiting while the inbox is full in messages or bytes (that
     // backpressure reaches the publishing client through TCP). Returns false once the hub has

@@ -86,6 +86,12 @@ std::string prometheus_text(const metrics_snapshot& m) {
     e.sample("wshub_server_closes_total", "reason=\"slow_consumer\"", m.slow_consumer_closes);
     e.sample("wshub_server_closes_total", "reason=\"rate_limit\"", m.rate_limit_closes);
     e.sample("wshub_server_closes_total", "reason=\"idle\"", m.idle_closes);
+    if (m.bus) {
+        e.gauge("wshub_bus_up", "1 while the Redis bus works (subscribed, last publish through), else 0.",
+                m.bus->up ? 1 : 0);
+        e.counter("wshub_bus_connections_lost_total",
+                  "Redis connections of the bus that failed or were lost.", m.bus->connections_lost);
+    }
 
     e.histogram("wshub_fan_out_latency_seconds",
                 "Seconds from when a message was handed to the hub (a wait for room in a full inbox "

@@ -128,12 +128,16 @@ BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing
     for (auto* node : {&a, &b})
         BOOST_REQUIRE(node->wait_for_log("bus: subscription to Redis").has_value());
     BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 503u);
+    BOOST_TEST(http_get(a.port(), "/metrics").body().find("\nwshub_bus_up 0\n") != std::string::npos);
     BOOST_TEST(http_post(a.port(), "/api/publish", R"({"data": "refused"})").result_int() == 503u);
 
     redis.restart();
     for (auto* node : {&a, &b})
         BOOST_REQUIRE(node->wait_for_log_count("bus: subscribed to Redis", 2, std::chrono::seconds(30)));
     BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 200u);
+    const auto metrics = http_get(a.port(), "/metrics").body();
+    BOOST_TEST(metrics.find("\nwshub_bus_up 1\n") != std::string::npos);
+    BOOST_TEST(metrics.find("\nwshub_bus_connections_lost_total 0\n") == std::string::npos);
 
     // Redis lost its counters: a new epoch, announced with a join frame, and a gap notice.
     const auto join = read_json(c);

@@ -258,6 +258,18 @@ BOOST_AUTO_TEST_CASE(an_empty_server_renders_every_family_validly) {
     BOOST_TEST(families.at("wshub_api_requests_total").samples.empty());
 }
 
+BOOST_AUTO_TEST_CASE(the_bus_families_appear_only_with_a_bus) {
+    metrics_snapshot m;
+    BOOST_TEST(parse_exposition(prometheus_text(m)).count("wshub_bus_up") == 0u);
+    m.bus = metrics_snapshot::bus_state{false, 3};
+    const auto families = parse_exposition(prometheus_text(m));
+    BOOST_TEST(families.at("wshub_bus_up").type == "gauge");
+    BOOST_TEST(value_of(families, "wshub_bus_up") == 0.0);
+    BOOST_TEST(value_of(families, "wshub_bus_connections_lost_total") == 3.0);
+    m.bus->up = true;
+    BOOST_TEST(value_of(parse_exposition(prometheus_text(m)), "wshub_bus_up") == 1.0);
+}
+
 BOOST_AUTO_TEST_CASE(a_histogram_without_bounds_still_has_its_inf_bucket) {
     metrics_snapshot m; // fan_out_latency: no bounds, no counts
     const auto families = parse_exposition(prometheus_text(m));

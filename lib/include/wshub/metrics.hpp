@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,13 @@ struct metrics_snapshot {
     std::uint64_t rate_limit_closes = 0;
     std::uint64_t idle_closes = 0;
     histogram_snapshot fan_out_latency; // seconds
+    // With --redis: whether the bus works (subscribed, and the last publish went through), and
+    // how often a Redis connection was lost.
+    struct bus_state {
+        bool up = false;
+        std::uint64_t connections_lost = 0;
+    };
+    std::optional<bus_state> bus;
 };
 
 std::string prometheus_text(const metrics_snapshot& m);
