@@ -345,7 +345,7 @@ bool session::send_unshared(std::string bytes, bool final) {
     return send(outbox::chunk{owner, owner->data(), owner->size()}, final);
 }
 
-bool session::send_control(opcode op, std::string_view payload) {
+bool session::send_frame(opcode op, std::string_view payload) {
     std::string frame;
     append_frame(frame, op, payload);
     return send_unshared(std::move(frame), op == opcode::close);
@@ -360,7 +360,7 @@ void session::send_close_frame(const connection_state::close_frame& frame) {
         payload.append(
             std::string_view(frame.reason).substr(0, 123)); // control frames carry at most 125 bytes
     }
-    send_control(opcode::close, payload);
+    send_frame(opcode::close, payload);
     closing_deadline_ =
         std::make_unique<asio::steady_timer>(socket_.get_executor(), shard_.state().cfg.handshake_timeout);
     closing_deadline_->async_wait([self = shared_from_this()](error_code ec) {
@@ -382,9 +382,7 @@ bool session::send_shared(const frame_batch_ptr& batch, std::string_view frames)
 }
 
 bool session::send_text(std::string_view text) {
-    std::string frame;
-    append_frame(frame, opcode::text, text);
-    return state_.serving() && send_unshared(std::move(frame), false);
+    return state_.serving() && send_frame(opcode::text, text);
 }
 
 void session::subscribe(std::vector<std::string> channels) {
@@ -429,7 +427,7 @@ void session::keepalive(std::chrono::steady_clock::time_point now) {
     // One ping per interval of silence: an unanswered ping is not repeated on every sweep.
     if (silent < cfg.ping_interval || now - last_ping_ < cfg.ping_interval) return;
     last_ping_ = now;
-    send_control(opcode::ping, {});
+    send_frame(opcode::ping, {});
 }
 
 void session::overflowed() {

@@ -136,7 +136,8 @@ class session final : public std::enable_shared_from_this<session> {
               std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
     // send() for bytes no other client shares (the 101, control frames), kept alive by the chunk.
     bool send_unshared(std::string bytes, bool final);
-    bool send_control(opcode op, std::string_view payload);
+    // One frame of this connection's own (a ping, a notice; a close frame is the last).
+    bool send_frame(opcode op, std::string_view payload);
     // Queues our close frame (code 0: none) and bounds the closing handshake.
     void send_close_frame(const connection_state::close_frame& frame);
     // After the reader: waits (bounded) until the writer has sent the rest, then half-closes if
