@@ -5,6 +5,7 @@
 #include "child_process.hpp"
 #include "free_port.hpp"
 #include "nginx_process.hpp"
+#include "text_file.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <fstream>
@@ -30,14 +31,6 @@ const compose_setup compose_setups[] = {{"compose.yaml", multi_node_upstream},
 
 std::string docker_path(const std::string& name) {
     return std::string(WSHUB_SOURCE_DIR) + "/docker/" + name;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 boost::test_tools::assertion_result docker_compose_available(boost::unit_test::test_unit_id) {

@@ -6,6 +6,7 @@
 // queued for every connection it reaches, and a ping sent after that answer comes back behind
 // anything queued for that connection.
 #include "http_client.hpp"
+#include "json_frames.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
 
@@ -37,26 +38,6 @@ std::string error_of(const http_response& r, unsigned status) {
 
 std::int64_t number(const json::value& v, const char* key) {
     return v.at(key).to_number<std::int64_t>();
-}
-
-// The data frames that arrive before the answer to a ping sent now.
-std::vector<server_frame> frames_before_pong(raw_connection& c) {
-    c.send(client_frame(op_ping, "probe"));
-    std::vector<server_frame> before;
-    for (;;) {
-        auto f = c.read_frame();
-        if (f.opcode == op_pong) return before;
-        BOOST_REQUIRE_MESSAGE(f.opcode == op_text || f.opcode == op_binary,
-                              "unexpected frame with opcode " << int(f.opcode));
-        before.push_back(std::move(f));
-    }
-}
-
-std::vector<std::string> payloads(const std::vector<server_frame>& frames) {
-    std::vector<std::string> out;
-    for (const auto& f : frames)
-        out.push_back(f.payload);
-    return out;
 }
 
 struct api_server : server_fixture {
@@ -119,10 +100,10 @@ BOOST_FIXTURE_TEST_CASE(user_ids_and_channel_select_the_connections, api_server)
     BOOST_TEST(number(body_json(r), "delivered") == 0);
 
     using v = std::vector<std::string>;
-    BOOST_TEST(payloads(frames_before_pong(alice1)) == (v{"to alice", "news", "news for alice and carol"}),
+    BOOST_TEST(payloads_before_pong(alice1) == (v{"to alice", "news", "news for alice and carol"}),
                boost::test_tools::per_element());
-    BOOST_TEST(payloads(frames_before_pong(alice2)) == v{"to alice"}, boost::test_tools::per_element());
-    BOOST_TEST(payloads(frames_before_pong(bob)) == v{"news"}, boost::test_tools::per_element());
+    BOOST_TEST(payloads_before_pong(alice2) == v{"to alice"}, boost::test_tools::per_element());
+    BOOST_TEST(payloads_before_pong(bob) == v{"news"}, boost::test_tools::per_element());
     BOOST_TEST(frames_before_pong(carol).empty());
 }
 
@@ -144,7 +125,7 @@ BOOST_FIXTURE_TEST_CASE(a_batch_is_published_in_order_and_answered_in_order, api
     BOOST_TEST(number(a[0], "delivered") == 1);
     BOOST_TEST(number(a[1], "delivered") == 1);
     BOOST_TEST(number(a[2], "delivered") == 0);
-    BOOST_TEST(payloads(frames_before_pong(c)) == (std::vector<std::string>{"one", "two"}),
+    BOOST_TEST(payloads_before_pong(c) == (std::vector<std::string>{"one", "two"}),
                boost::test_tools::per_element());
 }
 
@@ -179,14 +160,11 @@ BOOST_FIXTURE_TEST_CASE(consecutive_messages_to_one_target_arrive_whole_and_in_o
                boost::test_tools::per_element());
 
     using v = std::vector<std::string>;
-    BOOST_TEST(payloads(frames_before_pong(alice1)) == (v{"n1", "n2", "n3", "u1", "u2", "all"}),
+    BOOST_TEST(payloads_before_pong(alice1) == (v{"n1", "n2", "n3", "u1", "u2", "all"}),
                boost::test_tools::per_element());
-    BOOST_TEST(payloads(frames_before_pong(alice2)) == (v{"u1", "u2", "all"}),
-               boost::test_tools::per_element());
-    BOOST_TEST(payloads(frames_before_pong(bob)) == (v{"n1", "n2", "n3", "all"}),
-               boost::test_tools::per_element());
-    BOOST_TEST(payloads(frames_before_pong(carol)) == (v{"u1", "u2", "all"}),
-               boost::test_tools::per_element());
+    BOOST_TEST(payloads_before_pong(alice2) == (v{"u1", "u2", "all"}), boost::test_tools::per_element());
+    BOOST_TEST(payloads_before_pong(bob) == (v{"n1", "n2", "n3", "all"}), boost::test_tools::per_element());
+    BOOST_TEST(payloads_before_pong(carol) == (v{"u1", "u2", "all"}), boost::test_tools::per_element());
     // The envelope mode gets the same run, each message in its own envelope with its seq.
     v data;
     std::vector<std::int64_t> seqs;

@@ -1,5 +1,6 @@
-// Reading what a wshub connection receives in the tests of streams and the bus: JSON text frames
-// (envelopes, join frames, gap notices), their seq, and the data frames queued before now.
+// Reading what a wshub connection receives, for the tests of the publish API, streams and the bus:
+// JSON text frames (envelopes, join frames, gap notices), their seq, and the data frames queued
+// before now.
 #pragma once
 
 #include "http_client.hpp"
@@ -35,17 +36,26 @@ inline std::uint64_t seq_of(const boost::json::object& o) {
     return o.at("seq").to_number<std::uint64_t>();
 }
 
-// The payloads of the data frames that arrive before the answer to a ping sent now: everything
-// queued for the connection so far.
-inline std::vector<std::string> payloads_before_pong(raw_connection& c) {
+// The data frames that arrive before the answer to a ping sent now: everything queued for the
+// connection so far.
+inline std::vector<server_frame> frames_before_pong(raw_connection& c) {
     c.send(client_frame(op_ping, "probe"));
-    std::vector<std::string> before;
+    std::vector<server_frame> before;
     for (;;) {
         auto f = c.read_frame();
         if (f.opcode == op_pong) return before;
-        BOOST_REQUIRE(f.opcode == op_text || f.opcode == op_binary);
-        before.push_back(std::move(f.payload));
+        BOOST_REQUIRE_MESSAGE(f.opcode == op_text || f.opcode == op_binary,
+                              "unexpected frame with opcode " << int(f.opcode));
+        before.push_back(std::move(f));
     }
+}
+
+// Their payloads.
+inline std::vector<std::string> payloads_before_pong(raw_connection& c) {
+    std::vector<std::string> out;
+    for (auto& f : frames_before_pong(c))
+        out.push_back(std::move(f.payload));
+    return out;
 }
 
 } // namespace wshub_test

@@ -2,6 +2,7 @@
 
 #include "free_port.hpp"
 #include "test_io.hpp"
+#include "text_file.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -22,14 +23,6 @@ namespace fs = std::filesystem;
 namespace wshub_test {
 
 namespace {
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    BOOST_REQUIRE_MESSAGE(in, "cannot read " << path);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 // Replaces every match of `re` in `text` and returns how many there were.
 std::size_t replace_all(std::string& text, const std::regex& re, const std::string& with) {
