@@ -27,14 +27,17 @@ http_reply error_reply(const api_error& e) {
     return api_error_reply(e.status, e.reason);
 }
 
+http_reply bus_unreachable() {
+    return error_reply({503, "the message bus (Redis) is unreachable; retry later"});
+}
+
 asio::awaitable<http_reply> publish(server_state& state, std::string_view body) {
     auto parsed = parse_publish_request(body, {state.cfg.max_message_size, state.cfg.max_publish_batch});
     if (auto* e = std::get_if<api_error>(&parsed)) co_return error_reply(*e);
     auto& req = std::get<publish_request>(parsed);
     // Through an unreachable bus the call would wait for Redis's return: the caller is better
     // told now, and retries.
-    if (state.message_hub->bus_down())
-        co_return error_reply({503, "the message bus (Redis) is unreachable; retry later"});
+    if (state.message_hub->bus_down()) co_return bus_unreachable();
 
     auto outcome = std::make_shared<publish_outcome>(co_await asio::this_coro::executor, req.items.size());
     for (std::size_t i = 0; i < req.items.size(); ++i) {
@@ -65,22 +68,34 @@ asio::awaitable<http_reply> publish(server_state& state, std::string_view body) 
     co_return json_reply(200, answers);
 }
 
+// With the bus, disconnect and presence ask every node through Redis.
 asio::awaitable<http_reply> disconnect(server_state& state, std::string_view body) {
     auto parsed = parse_disconnect_request(body);
     if (auto* e = std::get_if<api_error>(&parsed)) co_return error_reply(*e);
-    const std::size_t n =
-        co_await state.message_hub->disconnect_user(std::get<std::string>(std::move(parsed)));
-    co_return json_reply(200, json::value{{"disconnected", n}});
+    if (state.message_hub->bus_down()) co_return bus_unreachable();
+    disconnect_result result;
+    try {
+        result = co_await state.message_hub->disconnect_user(std::get<std::string>(std::move(parsed)));
+    } catch (const std::exception&) {
+        result.nodes = node_count{}; // Redis failed mid-call: nobody's answer counted
+    }
+    if (result.nodes && result.nodes->asked == 0) co_return bus_unreachable();
+    json::object answer{{"disconnected", result.disconnected}};
+    add_node_count(answer, result.nodes);
+    co_return json_reply(200, answer);
 }
 
 asio::awaitable<http_reply> presence_of(server_state& state, const std::string& channel) {
-    const auto p = co_await state.message_hub->query_presence(channel);
-    json::object users;
-    for (const auto& [user, n] : p.users)
-        users[user] = n;
-    json::object answer{{"connections", p.connections}};
+    if (state.message_hub->bus_down()) co_return bus_unreachable();
+    presence p;
+    try {
+        p = co_await state.message_hub->query_presence(channel);
+    } catch (const std::exception&) {
+        p.nodes = node_count{};
+    }
+    if (p.nodes && p.nodes->asked == 0) co_return bus_unreachable();
+    auto answer = presence_json(p);
     if (!channel.empty()) answer["channel"] = channel;
-    answer["users"] = std::move(users);
     co_return json_reply(200, answer);
 }
 

@@ -17,6 +17,7 @@ namespace wshub {
 namespace {
 
 constexpr std::string_view bus_channel = "wshub:bus";
+constexpr std::string_view ask_channel = "wshub:ask";
 constexpr std::string_view epoch_key = "wshub:epoch";
 constexpr std::string_view seq_key = "wshub:seq";
 constexpr std::chrono::milliseconds exchange_timeout{5000};
@@ -59,11 +60,35 @@ bus::bus(const asio::any_io_executor& ex, redis_endpoint ep, std::string node_id
     : ex_(ex)
     , endpoint_(std::move(ep))
     , node_(std::move(node_id))
+    , publisher_lock_(ex, 1)
+    , answer_channel_(fmt::format("wshub:answer:{}", node_))
     , publish_backoff_(ex)
     , subscribe_backoff_(ex) {}
 
 asio::awaitable<void> bus::connect(redis_connection& c) {
     co_await c.connect(endpoint_, exchange_timeout);
+}
+
+asio::awaitable<std::vector<redis_reply>> bus::on_publisher(const std::string& commands, std::size_t count) {
+    // The lock is a channel with room for one message: a send waits while another holds it.
+    co_await publisher_lock_.async_send(boost::system::error_code{}, asio::use_awaitable);
+    struct release {
+        decltype(publisher_lock_)& lock;
+        ~release() {
+            lock.try_receive([](boost::system::error_code) {});
+        }
+    } held{publisher_lock_};
+    try {
+        if (!publisher_) {
+            publisher_.emplace(ex_);
+            co_await connect(*publisher_);
+            spdlog::info("bus: publishing to Redis at {}", endpoint_.describe());
+        }
+        co_return co_await publisher_->execute(commands, count, exchange_timeout);
+    } catch (...) {
+        publisher_.reset();
+        throw;
+    }
 }
 
 asio::awaitable<bool> bus::back_off(asio::steady_timer& timer, std::chrono::milliseconds& delay) {
@@ -98,12 +123,7 @@ asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<mes
     auto delay = std::chrono::milliseconds(100);
     while (!stopped_) {
         try {
-            if (!publisher_) {
-                publisher_.emplace(ex_);
-                co_await connect(*publisher_);
-                spdlog::info("bus: publishing to Redis at {}", endpoint_.describe());
-            }
-            const auto replies = co_await publisher_->execute(command, 1, exchange_timeout);
+            const auto replies = co_await on_publisher(command, 1);
             publisher_failing_.store(false);
             if (replies.front().is_error())
                 spdlog::error("bus: Redis refused a batch of {} messages: {}", batch.size(),
@@ -116,7 +136,6 @@ asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<mes
                 spdlog::warn("bus: publishing to Redis at {} failed ({}); retrying", endpoint_.describe(),
                              e.what());
             }
-            publisher_.reset();
         }
         // A stop while Redis is away: what is still unpublished is given up.
         if (co_await task_group::requested_stop() != asio::cancellation_type::none) break;
@@ -153,39 +172,125 @@ asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
     co_return announcement;
 }
 
-std::optional<bus_batch> bus::batch_of(const redis_reply& reply) {
+std::optional<bus_event> bus::event_of(const redis_reply& reply) {
     // ["message", channel, payload]; anything else (a confirmation) is skipped.
     if (reply.type != redis_reply::kind::array || reply.elements.size() != 3 ||
         reply.elements[0].text != "message")
         return std::nullopt;
-    auto batch = decode_bus_batch(reply.elements[2].text);
-    if (!batch)
-        spdlog::warn("bus: skipped a malformed message of {} bytes on {}", reply.elements[2].text.size(),
-                     bus_channel);
-    return batch;
+    const auto& channel = reply.elements[1].text;
+    const std::string_view published = reply.elements[2].text;
+    if (channel == answer_channel_) {
+        take_answer(published);
+        return std::nullopt;
+    }
+    if (channel == ask_channel) {
+        // "<asker> <id> <what>\n<argument>"
+        const auto first = published.find(' ');
+        const auto second = published.find(' ', first + 1);
+        const auto line_end = published.find('\n', second + 1);
+        bus_question q;
+        if (first != std::string_view::npos && second != std::string_view::npos &&
+            line_end != std::string_view::npos) {
+            const auto id = published.substr(first + 1, second - first - 1);
+            if (std::from_chars(id.data(), id.data() + id.size(), q.id).ec == std::errc{}) {
+                q.asker = published.substr(0, first);
+                q.what = published.substr(second + 1, line_end - second - 1);
+                q.argument = published.substr(line_end + 1);
+                return bus_event{std::move(q)};
+            }
+        }
+        spdlog::warn("bus: skipped a malformed question of {} bytes on {}", published.size(), ask_channel);
+        return std::nullopt;
+    }
+    auto batch = decode_bus_batch(published);
+    if (!batch) {
+        spdlog::warn("bus: skipped a malformed message of {} bytes on {}", published.size(), bus_channel);
+        return std::nullopt;
+    }
+    return bus_event{std::move(*batch)};
 }
 
-asio::awaitable<std::optional<bus_batch>> bus::receive() {
+void bus::take_answer(std::string_view published) {
+    // "<id>\n<answer>"
+    const auto line_end = published.find('\n');
+    std::uint64_t id = 0;
+    if (line_end == std::string_view::npos ||
+        std::from_chars(published.data(), published.data() + line_end, id).ec != std::errc{})
+        return;
+    const auto waiting = asking_.find(id);
+    if (waiting == asking_.end()) return; // it gave up waiting
+    waiting->second->answers.emplace_back(published.substr(line_end + 1));
+    waiting->second->answered.cancel();
+}
+
+asio::awaitable<bus_answers> bus::ask(std::string what, std::string argument,
+                                      std::chrono::milliseconds timeout) {
+    const std::uint64_t id = ++questions_asked_;
+    pending_question pending{{}, asio::steady_timer(ex_)};
+    asking_.emplace(id, &pending);
+    struct forget {
+        bus& b;
+        std::uint64_t id;
+        ~forget() { b.asking_.erase(id); }
+    } registered{*this, id};
+
+    std::string command;
+    const auto question = fmt::format("{} {} {}\n{}", node_, id, what, argument);
+    redis_protocol::append_command(command, {"PUBLISH", ask_channel, question});
+    const auto replies = co_await on_publisher(command, 1);
+    if (replies.front().type != redis_reply::kind::integer)
+        throw redis_error(fmt::format("Redis refused a question: {}", replies.front().text));
+    bus_answers result;
+    result.asked = static_cast<std::size_t>(std::max(0LL, replies.front().value));
+    // Answers that came while the PUBLISH was answered are already in.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pending.answers.size() < result.asked && !stopped_ &&
+           std::chrono::steady_clock::now() < deadline) {
+        pending.answered.expires_at(deadline);
+        co_await pending.answered.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (stopped_) throw redis_error("the bus stopped");
+    result.answers = std::move(pending.answers);
+    co_return result;
+}
+
+asio::awaitable<void> bus::answer(const bus_question& q, std::string answer) {
+    std::string command;
+    const auto channel = fmt::format("wshub:answer:{}", q.asker);
+    const auto body = fmt::format("{}\n{}", q.id, answer);
+    redis_protocol::append_command(command, {"PUBLISH", channel, body});
+    co_await on_publisher(command, 1);
+}
+
+asio::awaitable<std::optional<bus_event>> bus::receive() {
     auto delay = std::chrono::milliseconds(100);
     while (!stopped_) {
+        if (!questions_.empty()) {
+            bus_event question{std::move(questions_.front())};
+            questions_.pop_front();
+            co_return question;
+        }
         try {
             if (!subscribed_) {
                 subscriber_.emplace(ex_);
                 co_await connect(*subscriber_);
                 auto announcement = co_await current_positions(*subscriber_);
                 std::string command;
-                redis_protocol::append_command(command, {"SUBSCRIBE", bus_channel});
-                const auto confirmed = co_await subscriber_->execute(std::move(command), 1, exchange_timeout);
-                if (confirmed.front().is_error()) throw redis_error(confirmed.front().text);
+                redis_protocol::append_command(command,
+                                               {"SUBSCRIBE", bus_channel, ask_channel, answer_channel_});
+                const auto confirmed = co_await subscriber_->execute(std::move(command), 3, exchange_timeout);
+                for (const auto& c : confirmed)
+                    if (c.is_error()) throw redis_error(c.text);
                 subscribed_ = true;
                 subscriber_up_.store(true);
                 delay = std::chrono::milliseconds(100);
                 spdlog::info("bus: subscribed to Redis at {}, epoch {}", endpoint_.describe(),
                              announcement.epoch);
-                co_return announcement;
+                bus_event announced{std::move(announcement)};
+                co_return announced;
             }
             const auto reply = co_await subscriber_->next_reply();
-            if (auto batch = batch_of(reply)) co_return batch;
+            if (auto e = event_of(reply)) co_return e;
             continue; // not a batch: read on
         } catch (const std::exception& e) {
             if (stopped_) break;
@@ -211,7 +316,10 @@ std::optional<bus_batch> bus::try_receive() {
             return std::nullopt; // receive() meets the error again, and resubscribes
         }
         if (!reply) return std::nullopt;
-        if (auto batch = batch_of(*reply)) return batch;
+        auto e = event_of(*reply);
+        if (!e) continue;
+        if (auto* batch = std::get_if<bus_batch>(&*e)) return std::move(*batch);
+        questions_.push_back(std::get<bus_question>(std::move(*e)));
     }
     return std::nullopt;
 }
@@ -220,6 +328,9 @@ void bus::stop() {
     stopped_ = true;
     publish_backoff_.cancel();
     subscribe_backoff_.cancel();
+    publisher_lock_.cancel();
+    for (auto& [id, waiting] : asking_)
+        waiting->answered.cancel();
     if (publisher_) publisher_->close();
     if (subscriber_) subscriber_->close();
     subscriber_up_.store(false);

@@ -4,6 +4,9 @@
 // one message on the bus channel; every node, this one included, delivers what comes back, in
 // the order Redis published it. So every node sees the same numbers in the same order, and a
 // client can resume with since= on any node.
+// Questions for every node (presence, disconnect) travel on the same two connections: a node
+// publishes the question on `wshub:ask`, every node (this one included) answers on the asker's
+// `wshub:answer:<node>`, and the asker waits for as many answers as Redis counted subscribers.
 // Lives on the sender's thread; its coroutines are the hub's.
 #pragma once
 
@@ -15,14 +18,35 @@
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace wshub {
+
+// A question a node asks every node: `what` is "presence" (argument: a channel, or empty) or
+// "disconnect" (argument: a user id).
+struct bus_question {
+    std::string asker;
+    std::uint64_t id = 0;
+    std::string what;
+    std::string argument;
+};
+
+// What the subscription brings: a batch (or an announcement), or a question to answer.
+using bus_event = std::variant<bus_batch, bus_question>;
+
+struct bus_answers {
+    std::size_t asked = 0;            // the nodes Redis delivered the question to
+    std::vector<std::string> answers; // those that answered in time
+};
 
 class bus {
   public:
@@ -38,13 +62,24 @@ class bus {
     boost::asio::awaitable<bool> publish(std::uint64_t batch_id, const std::vector<message>& batch);
 
     // The next batch any node published, or, right after each (re)subscription, an
-    // announcement of the epoch (a batch without messages). nullopt once stop() was called.
+    // announcement of the epoch (a batch without messages), or a node's question, to answer
+    // with answer(). nullopt once stop() was called.
     // Sender thread; cancellation: stop().
-    boost::asio::awaitable<std::optional<bus_batch>> receive();
+    boost::asio::awaitable<std::optional<bus_event>> receive();
 
     // The next batch if the subscription has already read it, without waiting (nullopt when
-    // none is whole yet). Sender thread.
+    // none is whole yet; a question it reads waits for receive()). Sender thread.
     std::optional<bus_batch> try_receive();
+
+    // Asks every node subscribed to the bus, this one included, and collects their answers:
+    // as many as Redis counted subscribers, or those that came within `timeout` (a node that
+    // died meanwhile never answers). Throws when Redis is unreachable or on stop().
+    // Sender thread; cancellation: stop().
+    boost::asio::awaitable<bus_answers> ask(std::string what, std::string argument,
+                                            std::chrono::milliseconds timeout);
+    // Sends the answer to `q` to its asker. Throws when Redis is unreachable.
+    // Sender thread; cancellation: stop().
+    boost::asio::awaitable<void> answer(const bus_question& q, std::string answer);
 
     void stop();
 
@@ -54,8 +89,15 @@ class bus {
     std::uint64_t reconnects() const noexcept { return reconnects_.load(); }
 
   private:
-    // The batch a subscription's reply carries; nullopt for other replies and malformed ones.
-    static std::optional<bus_batch> batch_of(const redis_reply& reply);
+    // What a subscription's reply carries: a batch, a question or an answer (handed to its
+    // ask()); nullopt for other replies and malformed ones.
+    std::optional<bus_event> event_of(const redis_reply& reply);
+    void take_answer(std::string_view published);
+    // Runs `commands` (`count` of them) on the publishing connection, connecting it first if
+    // needed: one exchange at a time, for the sender's batches, questions and answers alike.
+    // Throws (and drops the connection) on failure.
+    boost::asio::awaitable<std::vector<redis_reply>> on_publisher(const std::string& commands,
+                                                                  std::size_t count);
     boost::asio::awaitable<void> connect(redis_connection& c);
     // Waits the next backoff step (100 ms doubling to 5 s, with jitter). False once stopped.
     boost::asio::awaitable<bool> back_off(boost::asio::steady_timer& timer, std::chrono::milliseconds& delay);
@@ -67,8 +109,19 @@ class bus {
     redis_endpoint endpoint_;
     std::string node_;
     std::optional<redis_connection> publisher_;
+    // Held (full) while an exchange runs on the publishing connection.
+    boost::asio::experimental::channel<void(boost::system::error_code)> publisher_lock_;
     std::optional<redis_connection> subscriber_;
     bool subscribed_ = false;
+    std::string answer_channel_;         // wshub:answer:<node>
+    std::deque<bus_question> questions_; // read by try_receive(), for receive()
+    // This node's questions waiting for answers, by id.
+    struct pending_question {
+        std::vector<std::string> answers;
+        boost::asio::steady_timer answered; // cancelled when an answer comes, or on stop()
+    };
+    std::uint64_t questions_asked_ = 0;
+    std::unordered_map<std::uint64_t, pending_question*> asking_;
     boost::asio::steady_timer publish_backoff_;
     boost::asio::steady_timer subscribe_backoff_;
     bool stopped_ = false;

@@ -14,8 +14,13 @@
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+#include <spdlog/spdlog.h>
 
 namespace asio = boost::asio;
+namespace json = boost::json;
 
 namespace wshub {
 
@@ -28,6 +33,9 @@ constexpr std::size_t max_batch_bytes = std::size_t{256} * 1024;
 // Event-loop turns without a new message after which the sender stops gathering and sends; why
 // 6 is in BENCHMARKS.md ("Tuning constants").
 constexpr int gather_idle_turns = 6;
+// How long a question to every node (presence, disconnect) waits for their answers: a node that
+// died after Redis counted it never answers.
+constexpr std::chrono::milliseconds ask_timeout{2000};
 
 // The shards' part of a delivery or of the stop runs to its end: a stop forwarded into the
 // co_spawned operations on the other threads could reach one that had already finished.
@@ -40,6 +48,7 @@ auto not_cancellable() {
 hub::hub(asio::io_context& sender_context, std::size_t inbox_capacity, std::size_t inbox_bytes,
          const std::vector<std::unique_ptr<shard>>& shards, std::unique_ptr<bus> message_bus)
     : inbox_(sender_context, inbox_capacity, inbox_bytes)
+    , sender_(sender_context.get_executor())
     , shards_(shards)
     , bus_(std::move(message_bus))
     , own_batch_back_(sender_context)
@@ -188,11 +197,18 @@ asio::awaitable<void> hub::run_bus_receiver() {
     std::optional<bus_batch> held; // already read, for the next fan-out
     for (;;) {
         std::optional<bus_batch> received;
-        if (held)
+        if (held) {
             received = std::exchange(held, std::nullopt);
-        else
-            received = co_await bus_->receive();
-        if (!received) break;
+        } else {
+            auto next = co_await bus_->receive();
+            if (!next) break;
+            if (auto* question = std::get_if<bus_question>(&*next)) {
+                // Answered here, in the bus's order: after what came before it is delivered.
+                co_await answer(*question);
+                continue;
+            }
+            received = std::get<bus_batch>(std::move(*next));
+        }
         std::vector<message> batch;
         bus_positions announced{received->epoch, std::move(received->positions)};
         absorb(*received, batch);
@@ -334,7 +350,7 @@ auto hub::on_every_shard(F f) -> asio::awaitable<std::vector<decltype(f(std::dec
     co_return std::move(results);
 }
 
-asio::awaitable<std::size_t> hub::disconnect_user(std::string user_id) {
+asio::awaitable<std::size_t> hub::disconnect_here(const std::string& user_id) {
     auto counts = co_await on_every_shard([&user_id](shard& s) { return s.disconnect_user(user_id); });
     std::size_t total = 0;
     for (auto n : counts)
@@ -342,11 +358,62 @@ asio::awaitable<std::size_t> hub::disconnect_user(std::string user_id) {
     co_return total;
 }
 
-asio::awaitable<presence> hub::query_presence(std::string channel) {
+asio::awaitable<presence> hub::presence_here(const std::string& channel) {
     auto parts = co_await on_every_shard([&channel](shard& s) { return s.presence_of(channel); });
     presence all;
     for (const auto& p : parts)
         all.add(p);
+    co_return all;
+}
+
+asio::awaitable<bus_answers> hub::ask_every_node(std::string what, std::string argument) {
+    // The bus lives on the sender's thread.
+    auto asking = bus_->ask(std::move(what), std::move(argument), ask_timeout);
+    co_return co_await asio::co_spawn(sender_, std::move(asking), asio::use_awaitable);
+}
+
+asio::awaitable<void> hub::answer(const bus_question& q) {
+    std::string reply;
+    if (q.what == "presence") {
+        const auto p = co_await presence_here(q.argument);
+        reply = json::serialize(presence_json(p));
+    } else if (q.what == "disconnect") {
+        reply = std::to_string(co_await disconnect_here(q.argument));
+    } // a question this version does not know gets an empty answer, so the asker need not wait
+    try {
+        co_await bus_->answer(q, std::move(reply));
+    } catch (const std::exception& e) {
+        spdlog::warn("bus: could not answer node {}'s question: {}", q.asker, e.what());
+    }
+}
+
+asio::awaitable<disconnect_result> hub::disconnect_user(std::string user_id) {
+    if (!bus_) {
+        const std::size_t here = co_await disconnect_here(user_id);
+        co_return disconnect_result{here, std::nullopt};
+    }
+    const auto replies = co_await ask_every_node("disconnect", std::move(user_id));
+    disconnect_result all{0, node_count{replies.answers.size(), replies.asked}};
+    for (const auto& a : replies.answers) {
+        std::size_t n = 0;
+        if (std::from_chars(a.data(), a.data() + a.size(), n).ec == std::errc{}) all.disconnected += n;
+    }
+    co_return all;
+}
+
+asio::awaitable<presence> hub::query_presence(std::string channel) {
+    if (!bus_) co_return co_await presence_here(channel);
+    const auto replies = co_await ask_every_node("presence", std::move(channel));
+    presence all;
+    all.nodes = node_count{replies.answers.size(), replies.asked};
+    for (const auto& a : replies.answers) {
+        boost::system::error_code ec;
+        const auto v = json::parse(a, ec);
+        if (auto p = presence_from_json(v); !ec && p)
+            all.add(*p);
+        else
+            spdlog::warn("bus: skipped a malformed presence answer of {} bytes", a.size());
+    }
     co_return all;
 }
 

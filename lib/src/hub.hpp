@@ -29,6 +29,8 @@ namespace wshub {
 class shard;
 class bus;
 struct bus_batch;
+struct bus_answers;
+struct bus_question;
 
 class hub {
   public:
@@ -57,12 +59,13 @@ class hub {
     boost::asio::awaitable<void> run_sender();
 
     // Closes every connection of `user_id` on every shard with 4002 (after what is queued for
-    // it) and returns how many there were. Thread safety: any thread; the result comes back on
+    // it) and returns how many there were; with the bus, on every node (and how many answered).
+    // Throws when Redis is unreachable. Thread safety: any thread; the result comes back on
     // the caller's executor. Per-operation cancellation: none.
-    boost::asio::awaitable<std::size_t> disconnect_user(std::string user_id);
+    boost::asio::awaitable<disconnect_result> disconnect_user(std::string user_id);
 
-    // Connections and users, of one channel if `channel` is not empty, summed over the shards.
-    // Thread safety and cancellation as disconnect_user().
+    // Connections and users, of one channel if `channel` is not empty, summed over the shards
+    // (and, with the bus, over every node). Thread safety and cancellation as disconnect_user().
     boost::asio::awaitable<presence> query_presence(std::string channel);
 
   private:
@@ -111,8 +114,17 @@ class hub {
     // Runs shard::stop_publishing() on every shard's thread and waits for all of them: after it,
     // no reader adds to the inbox. Sender thread; cancellation: none.
     boost::asio::awaitable<void> stop_publishing();
+    // This node's part of disconnect_user() and query_presence().
+    boost::asio::awaitable<std::size_t> disconnect_here(const std::string& user_id);
+    boost::asio::awaitable<presence> presence_here(const std::string& channel);
+    // Asks every node through the bus, from any thread. Throws when Redis is unreachable.
+    boost::asio::awaitable<bus_answers> ask_every_node(std::string what, std::string argument);
+    // Answers another node's question (or this one's) with this node's part.
+    // Sender thread; cancellation: none.
+    boost::asio::awaitable<void> answer(const bus_question& q);
 
     inbox inbox_;
+    boost::asio::any_io_executor sender_;
     const std::vector<std::unique_ptr<shard>>& shards_;
     // Sender only: the hub's order across every stream, and each stream's seq.
     std::uint64_t order_ = 0;

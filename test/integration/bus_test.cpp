@@ -1,6 +1,7 @@
 // Two wshub nodes over a real redis-server (the --redis bus), clients on both, over loopback:
 // broadcast, targeted push and channels across nodes, the same seq numbers on every node,
-// recovery on the other node, and Redis killed and restarted mid-stream.
+// presence and disconnect answered for every node, recovery on the other node, and Redis killed
+// and restarted mid-stream.
 #include "http_client.hpp"
 #include "json_frames.hpp"
 #include "raw_connection.hpp"
@@ -11,6 +12,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
+#include <csignal>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,15 @@ struct two_nodes {
 
 json::object publish(std::uint16_t port, const std::string& body) {
     return publish_api(port, body).as_object();
+}
+
+json::object answer_of(const http_response& r) {
+    BOOST_TEST(r.result_int() == 200u);
+    return json::parse(r.body()).as_object();
+}
+
+std::int64_t number(const json::value& o, std::string_view key) {
+    return o.as_object().at(key).to_number<std::int64_t>();
 }
 
 } // namespace
@@ -93,6 +104,52 @@ BOOST_FIXTURE_TEST_CASE(targeted_push_and_channels_cross_nodes_with_the_same_num
     BOOST_TEST(payloads_before_pong(bob).empty());
 }
 
+BOOST_FIXTURE_TEST_CASE(presence_and_disconnect_answer_for_every_node, two_nodes) {
+    raw_connection alice_a(io), alice_b(io), bob_b(io);
+    alice_a.upgrade_ok(a.port(), "/im?user_id=alice&channels=news");
+    alice_b.upgrade_ok(b.port(), "/im?user_id=alice");
+    bob_b.upgrade_ok(b.port(), "/im?user_id=bob&channels=news");
+
+    for (auto port : {a.port(), b.port()}) { // the same answer whichever node takes the call
+        const auto all = answer_of(http_get(port, "/api/presence"));
+        BOOST_TEST(number(all, "connections") == 3);
+        BOOST_TEST(number(all.at("users"), "alice") == 2);
+        BOOST_TEST(number(all.at("users"), "bob") == 1);
+        BOOST_TEST(number(all, "nodes") == 2);
+        BOOST_TEST(!all.contains("nodes_unanswered"));
+        const auto news = answer_of(http_get(port, "/api/presence?channel=news"));
+        BOOST_TEST(number(news, "connections") == 2);
+        BOOST_TEST(number(news.at("users"), "alice") == 1);
+        BOOST_TEST(number(news.at("users"), "bob") == 1);
+    }
+
+    // Called on node A, it closes alice's connections on both nodes, and only hers.
+    const auto gone = answer_of(http_post(a.port(), "/api/disconnect", R"({"user_id": "alice"})"));
+    BOOST_TEST(number(gone, "disconnected") == 2);
+    BOOST_TEST(number(gone, "nodes") == 2);
+    for (auto* c : {&alice_a, &alice_b}) {
+        const auto f = c->read_frame();
+        BOOST_TEST(f.opcode == op_close);
+        BOOST_TEST(close_code(f) == 4002u);
+    }
+    BOOST_TEST(frames_before_pong(bob_b).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_node_that_does_not_answer_is_reported, two_nodes) {
+    raw_connection bob_a(io);
+    bob_a.upgrade_ok(a.port(), "/im?user_id=bob");
+    // Node B is frozen: Redis still counts its subscription, but no answer comes.
+    struct frozen {
+        pid_t pid;
+        ~frozen() { ::kill(pid, SIGCONT); }
+    } b_frozen{b.pid()};
+    BOOST_REQUIRE(::kill(b.pid(), SIGSTOP) == 0);
+    const auto p = answer_of(http_get(a.port(), "/api/presence"));
+    BOOST_TEST(number(p, "connections") == 1);
+    BOOST_TEST(number(p, "nodes") == 1);
+    BOOST_TEST(number(p, "nodes_unanswered") == 1);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_client_recovers_on_the_other_node, two_nodes) {
     std::string epoch;
     std::uint64_t seen = 0;
@@ -130,6 +187,8 @@ BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing
     BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 503u);
     BOOST_TEST(http_get(a.port(), "/metrics").body().find("\nwshub_bus_up 0\n") != std::string::npos);
     BOOST_TEST(http_post(a.port(), "/api/publish", R"({"data": "refused"})").result_int() == 503u);
+    BOOST_TEST(http_get(a.port(), "/api/presence").result_int() == 503u);
+    BOOST_TEST(http_post(a.port(), "/api/disconnect", R"({"user_id": "alice"})").result_int() == 503u);
 
     redis.restart();
     for (auto* node : {&a, &b})
