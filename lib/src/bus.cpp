@@ -153,7 +153,7 @@ asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
     redis_protocol::append_command(commands, {"GET", epoch_key});
     redis_protocol::append_command(commands, {"HGETALL", seq_key});
     redis_protocol::append_command(commands, {"EXEC"});
-    const auto replies = co_await c.execute(std::move(commands), 5, exchange_timeout);
+    const auto replies = co_await c.execute(commands, 5, exchange_timeout);
     const auto& results = replies[4];
     if (results.type != redis_reply::kind::array || results.elements.size() != 3 ||
         results.elements[1].type != redis_reply::kind::string ||
@@ -278,7 +278,7 @@ asio::awaitable<std::optional<bus_event>> bus::receive() {
                 std::string command;
                 redis_protocol::append_command(command,
                                                {"SUBSCRIBE", bus_channel, ask_channel, answer_channel_});
-                const auto confirmed = co_await subscriber_->execute(std::move(command), 3, exchange_timeout);
+                const auto confirmed = co_await subscriber_->execute(command, 3, exchange_timeout);
                 for (const auto& c : confirmed)
                     if (c.is_error()) throw redis_error(c.text);
                 subscribed_ = true;

@@ -34,13 +34,13 @@ asio::awaitable<void> redis_connection::connect(const redis_endpoint& ep, std::c
         ++count;
     }
     if (count == 0) co_return;
-    const auto replies = co_await execute(std::move(commands), count, timeout);
+    const auto replies = co_await execute(commands, count, timeout);
     for (const auto& r : replies)
         if (r.is_error()) throw redis_error(fmt::format("Redis refused the connection's setup: {}", r.text));
 }
 
-asio::awaitable<std::vector<redis_reply>> redis_connection::execute(std::string commands, std::size_t count,
-                                                                    std::chrono::milliseconds timeout) {
+asio::awaitable<std::vector<redis_reply>>
+redis_connection::execute(std::string_view commands, std::size_t count, std::chrono::milliseconds timeout) {
     stream_.expires_after(timeout);
     co_await asio::async_write(stream_, asio::buffer(commands), asio::use_awaitable);
     std::vector<redis_reply> replies;

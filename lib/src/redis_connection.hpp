@@ -13,6 +13,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace wshub {
@@ -27,10 +28,11 @@ class redis_connection {
     boost::asio::awaitable<void> connect(const redis_endpoint& ep, std::chrono::milliseconds timeout);
 
     // Writes `commands` (encoded by redis_protocol::append_command, `count` of them) in one write
-    // and reads their `count` replies: one round trip however many commands. Throws on I/O
-    // failure or after `timeout`; error replies are returned, not thrown.
+    // and reads their `count` replies: one round trip however many commands. `commands` must
+    // outlive the call (it is written from where it is, not copied). Throws on I/O failure or
+    // after `timeout`; error replies are returned, not thrown.
     // Its executor's thread; cancellation: close().
-    boost::asio::awaitable<std::vector<redis_reply>> execute(std::string commands, std::size_t count,
+    boost::asio::awaitable<std::vector<redis_reply>> execute(std::string_view commands, std::size_t count,
                                                              std::chrono::milliseconds timeout);
 
     // The next reply, however long it takes: a subscriber's next message.
