@@ -2,6 +2,7 @@
 
 #include "task_group.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
@@ -22,29 +23,68 @@ constexpr std::string_view epoch_key = "wshub:epoch";
 constexpr std::string_view seq_key = "wshub:seq";
 constexpr std::chrono::milliseconds exchange_timeout{5000};
 
-// Numbers and publishes one batch atomically. A batch id already seen (a retry after a lost
-// reply) is not published again. A missing epoch means Redis lost its data (or is new): the
-// proposed one is set and the counters start again, so old positions are recognised as stale.
+// Numbers and publishes one batch atomically, and keeps the last messages of each stream in a
+// list (wshub:history:<stream>, at most --history-size of them, expiring after --history-ttl
+// without a new one), from which a node that starts takes its history. A batch id already seen
+// (a retry after a lost reply) is not published again. A missing epoch means Redis lost its data
+// (or is new): the proposed one is set, and the counters and lists start again, so old positions
+// are recognised as stale.
 // KEYS: epoch, seq counters, the batch's dedup key. ARGV: proposed epoch, node, batch id, bus
-// channel, then a stream name and a body per message.
+// channel, history size, history ttl (seconds), then a stream name and a body per message.
 constexpr std::string_view publish_script = R"lua(
 if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', 600) then return 0 end
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
+  for _, stream in ipairs(redis.call('HKEYS', KEYS[2])) do
+    redis.call('DEL', 'wshub:history:' .. stream)
+  end
   redis.call('DEL', KEYS[2])
 end
-local n = (#ARGV - 4) / 2
+local keep = tonumber(ARGV[5])
+local n = (#ARGV - 6) / 2
+-- Kept entries carry an order across every stream, so that a node that takes them replays in
+-- the order they were published.
+local order = 0
+if keep > 0 then order = redis.call('INCRBY', 'wshub:order', n) - n end
 local out = {'W1 ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. n .. '\n'}
+local kept = {}
 for i = 1, n do
-  local body = ARGV[4 + 2 * i]
-  local seq = redis.call('HINCRBY', KEYS[2], ARGV[3 + 2 * i], 1)
-  out[#out + 1] = string.format('%d %d\n', seq, #body)
-  out[#out + 1] = body
+  local stream = ARGV[5 + 2 * i]
+  local body = ARGV[6 + 2 * i]
+  local seq = redis.call('HINCRBY', KEYS[2], stream, 1)
+  local entry = string.format('%d %d\n', seq, #body) .. body
+  out[#out + 1] = entry
+  if keep > 0 then
+    redis.call('RPUSH', 'wshub:history:' .. stream, string.format('%d ', order + i) .. entry)
+    kept[stream] = true
+  end
+end
+for stream in pairs(kept) do
+  redis.call('LTRIM', 'wshub:history:' .. stream, -keep, -1)
+  redis.call('EXPIRE', 'wshub:history:' .. stream, ARGV[6])
 end
 redis.call('PUBLISH', ARGV[4], table.concat(out))
 return 1
+)lua";
+
+// The epoch (the proposed one, if Redis has none), every stream's counter, and what each stream's
+// list keeps, in one atomic step. KEYS: epoch, seq counters. ARGV: proposed epoch.
+// Returns {epoch, {stream, seq, ...}, {"<order> <entry>", ...} per stream in the same order}.
+constexpr std::string_view positions_script = R"lua(
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  for _, stream in ipairs(redis.call('HKEYS', KEYS[2])) do
+    redis.call('DEL', 'wshub:history:' .. stream)
+  end
+  redis.call('DEL', KEYS[2])
+end
+local counters = redis.call('HGETALL', KEYS[2])
+local out = {redis.call('GET', KEYS[1]), counters}
+for i = 1, #counters, 2 do
+  out[#out + 1] = redis.call('LRANGE', 'wshub:history:' .. counters[i], 0, -1)
+end
+return out
 )lua";
 
 // A new epoch for Redis to take if it has none: fresh every time, so that counters that start
@@ -56,10 +96,13 @@ std::string fresh_epoch() {
 
 } // namespace
 
-bus::bus(const asio::any_io_executor& ex, redis_endpoint ep, std::string node_id)
+bus::bus(const asio::any_io_executor& ex, redis_endpoint ep, std::string node_id, std::size_t history_size,
+         std::chrono::seconds history_ttl)
     : ex_(ex)
     , endpoint_(std::move(ep))
     , node_(std::move(node_id))
+    , history_size_(std::to_string(history_size))
+    , history_ttl_(std::to_string(std::max<long long>(1, history_ttl.count())))
     , publisher_lock_(ex, 1)
     , answer_channel_(fmt::format("wshub:answer:{}", node_))
     , publish_backoff_(ex)
@@ -110,8 +153,9 @@ asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<mes
     for (const auto& m : batch)
         bodies.push_back(encode_bus_body(m));
     const auto proposed_epoch = fresh_epoch();
-    std::vector<std::string_view> args{"EVAL",    publish_script, "3",   epoch_key, seq_key,
-                                       dedup_key, proposed_epoch, node_, id,        bus_channel};
+    std::vector<std::string_view> args{"EVAL",        publish_script, "3",   epoch_key, seq_key,
+                                       dedup_key,     proposed_epoch, node_, id,        bus_channel,
+                                       history_size_, history_ttl_};
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& channel = batch[i].target.channel;
         args.push_back(channel.empty() ? all_clients_stream_key : std::string_view(channel));
@@ -145,30 +189,51 @@ asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<mes
 }
 
 asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
-    // One transaction, so the counters belong to the epoch read with them.
-    std::string commands;
-    redis_protocol::append_command(commands, {"MULTI"});
+    std::string command;
     const auto proposed_epoch = fresh_epoch();
-    redis_protocol::append_command(commands, {"SET", epoch_key, proposed_epoch, "NX"});
-    redis_protocol::append_command(commands, {"GET", epoch_key});
-    redis_protocol::append_command(commands, {"HGETALL", seq_key});
-    redis_protocol::append_command(commands, {"EXEC"});
-    const auto replies = co_await c.execute(commands, 5, exchange_timeout);
-    const auto& results = replies[4];
-    if (results.type != redis_reply::kind::array || results.elements.size() != 3 ||
-        results.elements[1].type != redis_reply::kind::string ||
-        results.elements[2].type != redis_reply::kind::array)
+    redis_protocol::append_command(command,
+                                   {"EVAL", positions_script, "2", epoch_key, seq_key, proposed_epoch});
+    const auto replies = co_await c.execute(command, 1, exchange_timeout);
+    const auto& results = replies.front();
+    if (results.type != redis_reply::kind::array || results.elements.size() < 2 ||
+        results.elements[0].type != redis_reply::kind::string ||
+        results.elements[1].type != redis_reply::kind::array ||
+        results.elements.size() != 2 + results.elements[1].elements.size() / 2)
         throw redis_error("Redis answered the epoch and counters with something else");
     bus_batch announcement;
-    announcement.epoch = results.elements[1].text;
-    const auto& counters = results.elements[2].elements;
+    announcement.epoch = results.elements[0].text;
+    announcement.history = true;
+    const auto& counters = results.elements[1].elements;
+    std::vector<std::pair<std::uint64_t, bus_message>> history;
     for (std::size_t i = 0; i + 1 < counters.size(); i += 2) {
         std::uint64_t seq = 0;
         const auto& v = counters[i + 1].text;
         if (std::from_chars(v.data(), v.data() + v.size(), seq).ec != std::errc{}) continue;
-        announcement.positions.emplace_back(
-            counters[i].text == all_clients_stream_key ? std::string() : counters[i].text, seq);
+        const auto& stream = counters[i].text;
+        announcement.positions.emplace_back(stream == all_clients_stream_key ? std::string() : stream, seq);
+        // The stream's history, oldest first; only what the counter has numbered, in order.
+        std::uint64_t previous = 0;
+        for (const auto& kept : results.elements[2 + i / 2].elements) {
+            const std::string_view text = kept.text;
+            std::uint64_t order = 0;
+            const auto space = text.find(' ');
+            if (space == std::string_view::npos ||
+                std::from_chars(text.data(), text.data() + space, order).ec != std::errc{})
+                continue;
+            auto m = decode_bus_entry(text.substr(space + 1));
+            if (!m || m->seq > seq || m->seq <= previous ||
+                m->target.channel != announcement.positions.back().first)
+                continue;
+            previous = m->seq;
+            history.emplace_back(order, std::move(*m));
+        }
     }
+    // Every stream's messages in the order they were published.
+    std::stable_sort(history.begin(), history.end(),
+                     [](const auto& x, const auto& y) { return x.first < y.first; });
+    announcement.messages.reserve(history.size());
+    for (auto& [order, m] : history)
+        announcement.messages.push_back(std::move(m));
     co_return announcement;
 }
 

@@ -51,8 +51,10 @@ struct bus_answers {
 class bus {
   public:
     // If Redis has no epoch yet (the first node, or Redis lost its data), the bus sets a fresh
-    // one, and the counters start again.
-    bus(const boost::asio::any_io_executor& ex, redis_endpoint ep, std::string node_id);
+    // one, and the counters start again. Redis keeps the last `history_size` messages of each
+    // stream, for `history_ttl` after its last one, for the nodes that start later.
+    bus(const boost::asio::any_io_executor& ex, redis_endpoint ep, std::string node_id,
+        std::size_t history_size, std::chrono::seconds history_ttl);
 
     // Publishes `batch` as this node's batch `batch_id`: one round trip. While Redis is
     // unreachable it retries with backoff (the inbox fills behind it, and the readers wait);
@@ -62,8 +64,9 @@ class bus {
     boost::asio::awaitable<bool> publish(std::uint64_t batch_id, const std::vector<message>& batch);
 
     // The next batch any node published, or, right after each (re)subscription, an
-    // announcement of the epoch (a batch without messages), or a node's question, to answer
-    // with answer(). nullopt once stop() was called.
+    // announcement of the epoch and every stream's last seq, whose messages are what Redis keeps
+    // of each stream (history, already delivered), or a node's question, to answer with
+    // answer(). nullopt once stop() was called.
     // Sender thread; cancellation: stop().
     boost::asio::awaitable<std::optional<bus_event>> receive();
 
@@ -101,13 +104,15 @@ class bus {
     boost::asio::awaitable<void> connect(redis_connection& c);
     // Waits the next backoff step (100 ms doubling to 5 s, with jitter). False once stopped.
     boost::asio::awaitable<bool> back_off(boost::asio::steady_timer& timer, std::chrono::milliseconds& delay);
-    // The epoch (ours, if Redis has none) and every stream's last seq, as an announcement
-    // (subscriber connection, before SUBSCRIBE).
+    // The epoch (ours, if Redis has none), every stream's last seq and what Redis keeps of it,
+    // as an announcement (subscriber connection, before SUBSCRIBE).
     boost::asio::awaitable<bus_batch> current_positions(redis_connection& c);
 
     boost::asio::any_io_executor ex_;
     redis_endpoint endpoint_;
     std::string node_;
+    std::string history_size_; // the publish script's arguments
+    std::string history_ttl_;
     std::optional<redis_connection> publisher_;
     // Held (full) while an exchange runs on the publishing connection.
     boost::asio::experimental::channel<void(boost::system::error_code)> publisher_lock_;

@@ -71,6 +71,16 @@ std::optional<bus_message> decode_body(std::string_view body, std::uint64_t seq)
     return m;
 }
 
+// "<seq> <body size>\n<body>"
+std::optional<bus_message> next_entry(cursor& c) {
+    const auto seq = c.number<std::uint64_t>(' ');
+    const auto size = c.number<std::size_t>('\n');
+    if (!seq || !size) return std::nullopt;
+    const auto body = c.bytes(*size);
+    if (!body) return std::nullopt;
+    return decode_body(*body, *seq);
+}
+
 } // namespace
 
 std::string encode_bus_body(const message& m) {
@@ -98,17 +108,19 @@ std::optional<bus_batch> decode_bus_batch(std::string_view published) {
     b.batch_id = *batch_id;
     b.messages.reserve(*count);
     for (std::size_t i = 0; i < *count; ++i) {
-        const auto seq = c.number<std::uint64_t>(' ');
-        const auto size = c.number<std::size_t>('\n');
-        if (!seq || !size) return std::nullopt;
-        const auto body = c.bytes(*size);
-        if (!body) return std::nullopt;
-        auto m = decode_body(*body, *seq);
+        auto m = next_entry(c);
         if (!m) return std::nullopt;
         b.messages.push_back(std::move(*m));
     }
     if (!c.done()) return std::nullopt;
     return b;
+}
+
+std::optional<bus_message> decode_bus_entry(std::string_view entry) {
+    cursor c(entry);
+    auto m = next_entry(c);
+    if (!m || !c.done()) return std::nullopt;
+    return m;
 }
 
 } // namespace wshub

@@ -210,13 +210,13 @@ asio::awaitable<void> hub::run_bus_receiver() {
             received = std::get<bus_batch>(std::move(*next));
         }
         std::vector<message> batch;
-        bus_positions announced{received->epoch, std::move(received->positions)};
+        bus_positions announced{received->epoch, std::move(received->positions), received->history};
         absorb(*received, batch);
         // What the subscription has already read joins this fan-out, as a burst joins one batch
         // in the sender: a node that falls behind catches up with one write per client for many
         // messages, not one per published batch. Another epoch, or new positions, wait for the
         // next one.
-        while (batch.size() < max_batch_messages) {
+        while (!announced.history && batch.size() < max_batch_messages) {
             auto more = bus_->try_receive();
             if (!more) break;
             if (more->epoch != announced.epoch || !more->positions.empty()) {
@@ -268,6 +268,7 @@ asio::awaitable<void> hub::fan_out(std::vector<message>& batch, bus_positions fr
     auto frames = std::make_shared<frame_batch>();
     frames->epoch = std::move(from_bus.epoch);
     frames->positions = std::move(from_bus.positions);
+    frames->from_history = from_bus.history;
     std::size_t total = 0;
     bool counted = false;
     for (const auto& m : batch) {

@@ -82,10 +82,11 @@ class hub {
     // Sender thread; cancellation: bus::stop().
     boost::asio::awaitable<void> run_bus_receiver();
     // What a batch from the bus says of the streams: their epoch, and (right after a
-    // subscription) every stream's last seq.
+    // subscription) every stream's last seq, with what Redis keeps of it as the batch (history).
     struct bus_positions {
         std::string epoch;
         std::vector<std::pair<std::string, std::uint64_t>> positions;
+        bool history = false;
     };
     // Encodes the numbered batch once, hands it to every shard and waits until each has taken
     // it, then reports its publishers' outcomes.

@@ -56,7 +56,8 @@ struct server::impl {
         std::random_device random;
         const auto node = fmt::format("{:08x}", random());
         spdlog::info("bus: node {} uses Redis at {}", node, endpoint.describe());
-        return std::make_unique<bus>(main_context().get_executor(), std::move(endpoint), node);
+        return std::make_unique<bus>(main_context().get_executor(), std::move(endpoint), node,
+                                     state.cfg.history_size, state.cfg.history_ttl);
     }
 
     // Waits for the stop request, then stops the two task groups with one deadline:

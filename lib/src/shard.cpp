@@ -92,18 +92,18 @@ std::size_t shard::deliver_to_everyone(const frame_batch_ptr& batch, const frame
 boost::asio::awaitable<void> shard::deliver(frame_batch_ptr batch) {
     // deliver() may close a session, which only schedules work: the lists do not change here.
     const auto now = std::chrono::steady_clock::now();
-    if (!batch->epoch.empty() && batch->epoch != epoch_) renumbered(*batch);
+    if (!batch->epoch.empty() && batch->epoch != epoch_) renumbered(batch);
     std::vector<stream_history::hole> holes;
     for (const auto& [channel, seq] : batch->positions)
         history_.advance(channel, seq, &holes);
     // Recorded in the same step as it is delivered: a session that joins between two batches has
     // every earlier message in the history and every later one in its queue.
-    history_.record(batch, &holes);
+    if (!batch->from_history) history_.record(batch, &holes);
     for (const auto& h : holes)
         tell_of_hole(h);
     const auto& frames = batch->frames;
-    if (frames.empty()) co_return; // an announcement from the bus
-    if (batch->for_everyone) {     // a broadcast: one run of bytes for everyone
+    if (frames.empty() || batch->from_history) co_return; // an announcement from the bus
+    if (batch->for_everyone) {                            // a broadcast: one run of bytes for everyone
         const std::size_t reached = deliver_to_everyone(batch, run_of(*batch, 0, frames.size()), now);
         for (std::size_t i = 0; batch->delivered && i < frames.size(); ++i)
             count(*batch, i, reached);
@@ -150,7 +150,8 @@ std::size_t shard::deliver_targeted(const frame_batch_ptr& batch, const message_
     return reached;
 }
 
-void shard::renumbered(const frame_batch& batch) {
+void shard::renumbered(const frame_batch_ptr& batch_ptr) {
+    const auto& batch = *batch_ptr;
     // The positions of the old numbering mean nothing in the new one: the history starts again,
     // at the positions Redis has, and every envelope client gets a join frame for it.
     // After the first epoch from the bus (which replaces this node's own), what was in flight
@@ -166,6 +167,9 @@ void shard::renumbered(const frame_batch& batch) {
     mark({});
     by_channel_.for_each([&](const std::string& channel, const auto&) { mark(channel); });
     history_.clear();
+    // What Redis keeps of each stream is this node's history from the start: a client that
+    // reconnects here from another node resumes as it would there.
+    if (batch.from_history) history_.record(batch_ptr, nullptr);
     for (const auto& [channel, seq] : batch.positions)
         history_.advance(channel, seq, nullptr);
     for_each_session([&](session& s) {

@@ -82,7 +82,7 @@ class shard {
     };
     frame_run run_of(const frame_batch& batch, std::size_t first, std::size_t last) const;
     // The bus brought another epoch (the first announcement, or Redis lost its counters).
-    void renumbered(const frame_batch& batch);
+    void renumbered(const frame_batch_ptr& batch);
     // Sends a gap notice to every session of the hole's stream.
     void tell_of_hole(const stream_history::hole& h);
     std::string join_frame_for(const session& s) const;

@@ -172,6 +172,51 @@ BOOST_FIXTURE_TEST_CASE(a_client_recovers_on_the_other_node, two_nodes) {
     BOOST_TEST(payloads_before_pong(c).empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis) {
+    test_io io;
+    redis_process redis;
+    wshub_process a(wshub_args(2, {"--redis=" + redis.url()}));
+    BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+    std::string epoch;
+    std::uint64_t seen = 0;
+    {
+        raw_connection c(io);
+        c.upgrade_ok(a.port(), "/im?user_id=alice&envelope=json");
+        epoch = std::string(read_json(c).at("epoch").as_string());
+        publish(a.port(), R"({"data": "seen"})");
+        seen = seq_of(read_json(c));
+    }
+    publish(a.port(), R"({"data": "missed 1"})");
+    publish(a.port(), R"({"data": "for bob", "user_ids": ["bob"]})");
+    publish(a.port(), R"({"data": "missed 2", "channel": "news"})");
+    publish(a.port(), R"({"data": "missed 3", "user_ids": ["alice"]})");
+
+    // Node B starts after all of it, and still replays it from what Redis keeps, in the order it
+    // was published across the streams.
+    wshub_process b(wshub_args(2, {"--redis=" + redis.url()}));
+    BOOST_REQUIRE(b.wait_for_log("bus: subscribed to Redis").has_value());
+    {
+        raw_connection c(io);
+        c.upgrade_ok(b.port(), "/im?user_id=alice&envelope=json&channels=news&since=" + std::to_string(seen) +
+                                   ",news:0&epoch=" + epoch);
+        const auto join = read_json(c);
+        BOOST_TEST(join.at("epoch").as_string() == epoch);
+        std::vector<std::string> replayed;
+        for (int i = 0; i < 3; ++i) {
+            const auto m = read_json(c);
+            BOOST_REQUIRE_MESSAGE(m.contains("data"), "a gap notice instead of the replay");
+            replayed.emplace_back(m.at("data").as_string());
+        }
+        BOOST_TEST(replayed == (std::vector<std::string>{"missed 1", "missed 2", "missed 3"}),
+                   boost::test_tools::per_element());
+        BOOST_TEST(payloads_before_pong(c).empty());
+    }
+    for (auto* node : {&a, &b}) {
+        node->terminate();
+        BOOST_CHECK(node->wait_exit() == 0);
+    }
+}
+
 BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing_and_reports_the_gap,
                         two_nodes) {
     raw_connection c(io);

@@ -96,4 +96,19 @@ BOOST_AUTO_TEST_CASE(a_batch_round_trips_through_the_format) {
     BOOST_TEST(!decode_bus_batch("hello").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(a_history_entry_is_one_message_of_a_batch) {
+    message m;
+    m.payload = "kept";
+    m.target.channel = "news";
+    const auto body = encode_bus_body(m);
+    const auto entry = "41 " + std::to_string(body.size()) + "\n" + body;
+    const auto decoded = decode_bus_entry(entry);
+    BOOST_REQUIRE(decoded.has_value());
+    BOOST_TEST(decoded->seq == 41u);
+    BOOST_TEST(decoded->payload == "kept");
+    BOOST_TEST(decoded->target.channel == "news");
+    BOOST_TEST(!decode_bus_entry(entry + "x").has_value());
+    BOOST_TEST(!decode_bus_entry(entry.substr(0, entry.size() - 1)).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()

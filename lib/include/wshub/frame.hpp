@@ -74,6 +74,9 @@ struct frame_batch {
     // right after a subscription every stream's last seq ("*" the all-clients stream).
     std::string epoch;
     std::vector<std::pair<std::string, std::uint64_t>> positions;
+    // The messages were delivered before: Redis's history of each stream, which a node that
+    // adopts the epoch records (shard.cpp); nobody receives them now.
+    bool from_history = false;
     // When the sender numbered it: how old its messages are, for the history's --history-ttl.
     std::chrono::steady_clock::time_point numbered_at;
     // When set (some message's publisher waits for the answer), each message's count of the
