@@ -51,6 +51,15 @@ json::object answer_of(const http_response& r) {
     return json::parse(r.body()).as_object();
 }
 
+// Alice connects to `port`, sees one message and leaves: her position (epoch, seq).
+std::pair<std::string, std::uint64_t> alice_sees_one_message(test_io& io, std::uint16_t port) {
+    raw_connection c(io);
+    c.upgrade_ok(port, "/im?user_id=alice&envelope=json");
+    std::string epoch(read_json(c).at("epoch").as_string());
+    publish(port, R"({"data": "seen"})");
+    return {std::move(epoch), seq_of(read_json(c))};
+}
+
 std::int64_t number(const json::value& o, std::string_view key) {
     return o.as_object().at(key).to_number<std::int64_t>();
 }
@@ -151,15 +160,7 @@ BOOST_FIXTURE_TEST_CASE(a_node_that_does_not_answer_is_reported, two_nodes) {
 }
 
 BOOST_FIXTURE_TEST_CASE(a_client_recovers_on_the_other_node, two_nodes) {
-    std::string epoch;
-    std::uint64_t seen = 0;
-    {
-        raw_connection c(io);
-        c.upgrade_ok(a.port(), "/im?user_id=alice&envelope=json");
-        epoch = std::string(read_json(c).at("epoch").as_string());
-        publish(a.port(), R"({"data": "seen"})");
-        seen = seq_of(read_json(c));
-    }
+    const auto [epoch, seen] = alice_sees_one_message(io, a.port());
     publish(a.port(), R"({"data": "missed 1"})");
     publish(b.port(), R"({"data": "missed 2", "user_ids": ["alice"]})");
     raw_connection c(io);
@@ -177,15 +178,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis) {
     redis_process redis;
     wshub_process a(wshub_args(2, {"--redis=" + redis.url()}));
     BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
-    std::string epoch;
-    std::uint64_t seen = 0;
-    {
-        raw_connection c(io);
-        c.upgrade_ok(a.port(), "/im?user_id=alice&envelope=json");
-        epoch = std::string(read_json(c).at("epoch").as_string());
-        publish(a.port(), R"({"data": "seen"})");
-        seen = seq_of(read_json(c));
-    }
+    const auto [epoch, seen] = alice_sees_one_message(io, a.port());
     publish(a.port(), R"({"data": "missed 1"})");
     publish(a.port(), R"({"data": "for bob", "user_ids": ["bob"]})");
     publish(a.port(), R"({"data": "missed 2", "channel": "news"})");
