@@ -1,6 +1,7 @@
 // Parses arbitrary client bytes as WebSocket frames. Input: one byte whose low three bits pick the
-// maximum message size and whose high five bits pick how the rest is cut into pieces, then the
-// bytes from the client. The same bytes fed whole must give the same events as fed in pieces.
+// maximum message size, whose next bit turns permessage-deflate on (RSV1 messages are inflated)
+// and whose high four bits pick how the rest is cut into pieces, then the bytes from the client.
+// The same bytes fed whole must give the same events as fed in pieces.
 #include "wshub/frame_parser.hpp"
 #include "wshub/utf8.hpp"
 
@@ -81,7 +82,12 @@ std::size_t feed(wshub::frame_parser& p, std::span<const char> chunk, std::size_
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::size_t max_size = max_sizes[data[0] & 7];
-    const unsigned pattern = data[0] >> 3;
+    const bool deflate = (data[0] & 8) != 0;
+    const unsigned pattern = data[0] >> 4;
+    // One inflater for both parsers, as a shard shares one among its sessions: it is reset for
+    // every message, so nothing of one parser's messages may leak into the other's.
+    static wshub::inflater shared_inflater;
+    wshub::inflater* const z = deflate ? &shared_inflater : nullptr;
     // A copy of exactly the input, so that reading past it is caught.
     const std::string bytes(reinterpret_cast<const char*>(data + 1), size - 1);
 
@@ -101,6 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     std::vector<frame_event> whole_events;
     wshub::frame_parser whole(max_size);
+    whole.use_inflater(z);
     const std::size_t whole_consumed = feed(whole, bytes, max_size, whole_events);
     if (!whole.done() && whole_consumed != bytes.size()) __builtin_trap();
 
@@ -108,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // sizes cycle through a sequence the pattern picks.
     std::vector<frame_event> chunked_events;
     wshub::frame_parser chunked(max_size);
+    chunked.use_inflater(z);
     std::size_t chunked_consumed = 0;
     std::size_t at = 0;
     for (unsigned i = 0; at < bytes.size() || i == 0; ++i) {

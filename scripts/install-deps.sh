@@ -13,7 +13,7 @@ playwright_version=1.65.1
 
 packages="g++ cmake ninja-build pkg-config
   libboost1.81-dev libboost-program-options1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libboost-test1.81-dev libfmt-dev libspdlog-dev libjwt-dev libssl-dev libhiredis-dev"
+  libboost-test1.81-dev libfmt-dev libspdlog-dev libjwt-dev libssl-dev libhiredis-dev zlib1g-dev"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages nginx redis-server docker-compose curl clang clang-tidy libclang-rt-14-dev chromium"
   # Node from Debian only when there is none; never Debian's npm package (a node that is already

@@ -1,6 +1,7 @@
 #include "wshub/admission.hpp"
 
 #include "wshub/envelope.hpp"
+#include "wshub/permessage_deflate.hpp"
 #include "wshub/websocket_handshake.hpp"
 
 #include <fmt/format.h>
@@ -24,8 +25,10 @@ http_reply challenge(std::string_view why) {
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
                                           const upgrade_fields& fields, std::int64_t now_unix,
                                           upgrade_rate_limit::time_point now) {
-    auto handshake = accept_websocket_handshake({fields.has_host, fields.sec_websocket_key,
-                                                 fields.sec_websocket_version, fields.offered_subprotocols});
+    const bool deflate = policy.compression && accepts_permessage_deflate(fields.offered_extensions);
+    auto handshake =
+        accept_websocket_handshake({fields.has_host, fields.sec_websocket_key, fields.sec_websocket_version,
+                                    fields.offered_subprotocols, fields.offered_extensions, deflate});
     if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
 
     if (!policy.origins.allowed(fields.origin)) return refuse(403, "origin not allowed");
@@ -65,7 +68,8 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
                      valid_until,
                      std::move(upgrade.channels),
                      envelope,
-                     std::move(upgrade.resume)};
+                     std::move(upgrade.resume),
+                     deflate};
 }
 
 http_reply refuse_http_connection(connection_limits::refusal why) {

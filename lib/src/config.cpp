@@ -81,6 +81,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     long long history_ttl = defaults.history_ttl.count();
     double http_idle = 5;
     std::string client_messages = "broadcast";
+    std::string compression = "off";
     std::string log_format = "text";
     config c;
 
@@ -142,6 +143,10 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
             "bytes per second one client may send (0 = unlimited); over it: close 1008")
         ("client-messages", po::value(&client_messages)->default_value(client_messages),
             "broadcast: clients' messages go to everyone; drop: clients only receive")
+        ("compression", po::value(&compression)->default_value(compression),
+            "on: accept permessage-deflate (RFC 7692) from clients that offer it; each message is compressed once for all of them")
+        ("compression-min-size", po::value(&c.compression_min_size)->default_value(defaults.compression_min_size),
+            "with --compression on, messages smaller than this many bytes are sent uncompressed")
         ("allowed-origins", po::value(&c.allowed_origins)->default_value(""),
             "comma-separated Origin allowlist for /im (empty = any); others get 403")
         ("jwt-secret", po::value(&c.jwt_secret)->default_value(""),
@@ -226,6 +231,10 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         c.client_messages = config::client_messages_mode::drop;
     else
         throw std::invalid_argument("--client-messages must be broadcast or drop");
+    if (compression == "on")
+        c.compression = true;
+    else if (compression != "off")
+        throw std::invalid_argument("--compression must be on or off");
     if (log_format == "text")
         c.log_format = config::log_format_kind::text;
     else if (log_format == "json")

@@ -65,7 +65,7 @@ std::optional<frame_event> frame_parser::next(std::span<const char>& in) {
             in = in.subspan(n);
             // Text is judged as it arrives: bytes that no valid UTF-8 could continue end the
             // connection now, not after a message limit's worth of them.
-            if (opcode_ < wire_value(opcode::close) && message_text_ &&
+            if (opcode_ < wire_value(opcode::close) && message_text_ && !message_compressed_ &&
                 !text_.feed(std::string_view(into).substr(old)))
                 return fail(close_status::bad_payload, "text message is not UTF-8");
             if (remaining_ > 0) return std::nullopt;
@@ -83,8 +83,13 @@ std::optional<frame_event> frame_parser::start_frame() {
     header_size_ = 0;
     header_needed_ = 2;
     ++frames_;
-    // No extension is negotiated, so no reserved bit may be set.
-    if ((b0 & 0x70) != 0) return fail(close_status::protocol_error, "reserved bits set");
+    // RSV2 and RSV3 belong to no extension wshub speaks; RSV1 to permessage-deflate, on the first
+    // frame of a data message only (RFC 7692 section 6.1).
+    const bool rsv1 = (b0 & 0x40) != 0;
+    if ((b0 & 0x30) != 0 || (rsv1 && inflater_ == nullptr))
+        return fail(close_status::protocol_error, "reserved bits set");
+    if (rsv1 && opcode_ != wire_value(opcode::text) && opcode_ != wire_value(opcode::binary))
+        return fail(close_status::protocol_error, "RSV1 set on a control or continuation frame");
     if ((b1 & 0x80) == 0) return fail(close_status::protocol_error, "client frame not masked");
 
     std::uint64_t length = b1 & 0x7F;
@@ -120,6 +125,7 @@ std::optional<frame_event> frame_parser::start_frame() {
         if (in_message_) return fail(close_status::protocol_error, "new message inside a fragmented one");
         in_message_ = true;
         message_text_ = opcode_ == wire_value(opcode::text);
+        message_compressed_ = rsv1;
         text_.reset();
         break;
     default:
@@ -174,6 +180,22 @@ std::optional<frame_event> frame_parser::finish_frame() {
     default: // data
         if (!fin_) return std::nullopt;
         in_message_ = false;
+        if (message_compressed_) {
+            std::string inflated;
+            switch (inflater_->inflate(message_, max_message_size_, inflated)) {
+            case inflater::result::ok:
+                break;
+            case inflater::result::too_big:
+                return fail(close_status::too_big,
+                            fmt::format("message over {} bytes once inflated", max_message_size_));
+            case inflater::result::invalid:
+                return fail(close_status::bad_payload, "compressed message is not valid deflate data");
+            }
+            if (message_text_ && !is_valid_utf8(inflated))
+                return fail(close_status::bad_payload, "text message is not UTF-8");
+            message_ = std::string();
+            return frame_event{frame_event::kind::message, message_text_, 0, std::move(inflated)};
+        }
         // Every byte was checked as it came: only a character cut off at the end is left.
         if (message_text_ && !text_.complete())
             return fail(close_status::bad_payload, "text message is not UTF-8");

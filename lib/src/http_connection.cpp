@@ -94,14 +94,16 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
 std::variant<admission, http_reply> admit(server_state& state, const http::request_header<>& req,
                                           upgrade_request upgrade, const asio::ip::address& client) {
     const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits,
-                                  &state.upgrade_rate};
+                                  &state.upgrade_rate, state.cfg.compression};
+    auto handshake = websocket_handshake_fields(req);
     const upgrade_fields fields{req.count(http::field::host) > 0,
                                 as_view(req[http::field::sec_websocket_key]),
                                 as_view(req[http::field::sec_websocket_version]),
                                 as_view(req[http::field::origin]),
                                 as_view(req[http::field::authorization]),
                                 client,
-                                websocket_handshake_fields(req).offered_subprotocols};
+                                std::move(handshake.offered_subprotocols),
+                                std::move(handshake.offered_extensions)};
     const auto now =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
             .count();
@@ -265,6 +267,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 if (ok->valid_until) s->expire_at(steady_time_of(*ok->valid_until));
                 s->subscribe(std::move(ok->channels));
                 if (ok->envelope) s->use_envelope();
+                if (ok->permessage_deflate) s->use_deflate();
                 s->start(std::move(ok->handshake_response), std::move(prefetched), ok->resume);
                 co_return;
             }

@@ -45,6 +45,11 @@ session::session(shard& owner, asio::ip::tcp::socket socket, std::string user_id
 
 session::~session() = default;
 
+void session::use_deflate() {
+    deflate_ = true;
+    parser_.use_inflater(&shard_.shared_inflater());
+}
+
 void session::start(std::string handshake_response, std::string prefetched,
                     const std::optional<resume_positions>& resume) {
     error_code ec;

@@ -53,6 +53,12 @@ class session final : public std::enable_shared_from_this<session> {
     void use_envelope() noexcept { envelope_ = true; }
     bool envelope() const noexcept { return envelope_; }
 
+    // The client negotiated permessage-deflate: shared messages reach it from the batch's
+    // compressed copy, and its compressed messages are inflated with the shard's inflater.
+    // Shard thread only, before start().
+    void use_deflate();
+    bool deflate() const noexcept { return deflate_; }
+
     // Queues frames the session's catch-up replays (whole frames inside `batch`), or one text
     // frame of its own; false when the client takes no more. Shard thread only.
     bool send_shared(const frame_batch_ptr& batch, std::string_view frames);
@@ -173,6 +179,7 @@ class session final : public std::enable_shared_from_this<session> {
     outbox outbox_;
     connection_state state_;
     bool envelope_ = false;
+    bool deflate_ = false;
     // The timers are made only when the connection ends: an idle client does not carry them
     // (120 B each). `flush_deadline_` bounds flush_before_close(), and the writer's end cancels
     // its wait; `closing_deadline_` bounds the closing handshake once our close frame is queued.

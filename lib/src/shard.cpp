@@ -22,7 +22,7 @@ shard::shard(unsigned index, server_state& state)
     , epoch_(state.epoch) {}
 
 void shard::add(session& s) {
-    if (s.envelope()) ++envelope_sessions_;
+    ++encoding_sessions_[encoding_of(s)];
     s.registry_index = sessions_.size();
     sessions_.push_back(&s);
     by_user_.add(s.user_id(), s, s.user_place());
@@ -40,7 +40,7 @@ void shard::remove(session& s) {
     by_user_.remove(s.user_place());
     for (auto& place : s.channel_places())
         by_channel_.remove(place.place);
-    if (s.envelope()) --envelope_sessions_;
+    --encoding_sessions_[encoding_of(s)];
     state_.counters.sessions.fetch_sub(1, std::memory_order_relaxed);
     state_.counters.count_disconnect(s.disconnect_reason());
     if (closing_clients_ && sessions_.empty()) all_left_.set();
@@ -62,22 +62,32 @@ void shard::for_each_session(F f) {
         guarded(*s, f);
 }
 
-std::string_view shard::frame_run::for_session(const session& s) const noexcept {
-    return s.envelope() ? enveloped : raw;
+shard::encoding shard::encoding_of(const session& s) noexcept {
+    return static_cast<encoding>((s.envelope() ? 1 : 0) + (s.deflate() ? 2 : 0));
+}
+
+inflater& shard::shared_inflater() {
+    if (!inflater_) inflater_ = std::make_unique<inflater>();
+    return *inflater_;
 }
 
 shard::frame_run shard::run_of(const frame_batch& batch, std::size_t first, std::size_t last) const {
     const auto& a = batch.frames[first];
     const auto& z = batch.frames[last - 1];
     frame_run r;
-    r.raw = std::string_view(batch.bytes).substr(a.begin, z.begin + z.size - a.begin);
+    r.bytes[raw] = std::string_view(batch.bytes).substr(a.begin, z.begin + z.size - a.begin);
     r.last_order = z.order;
-    if (envelope_sessions_ > 0) { // encoded once per batch, by the first shard that needs it
-        const auto& e = batch.envelope();
+    // The other encodings are made once per batch, by the first shard that needs them.
+    auto span_of = [&](const frame_batch::enveloped& e) {
         const auto begin = e.ranges[first].first;
-        r.enveloped = std::string_view(e.bytes).substr(begin, e.ranges[last - 1].first +
-                                                                  e.ranges[last - 1].second - begin);
-    }
+        return std::string_view(e.bytes).substr(begin,
+                                                e.ranges[last - 1].first + e.ranges[last - 1].second - begin);
+    };
+    if (encoding_sessions_[enveloped] > 0) r.bytes[enveloped] = span_of(batch.envelope());
+    const auto min_size = state_.cfg.compression_min_size;
+    if (encoding_sessions_[deflated] > 0) r.bytes[deflated] = span_of(batch.deflated(false, min_size));
+    if (encoding_sessions_[deflated_enveloped] > 0)
+        r.bytes[deflated_enveloped] = span_of(batch.deflated(true, min_size));
     return r;
 }
 

@@ -7,9 +7,11 @@
 #include "server_state.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/name_index.hpp"
+#include "wshub/permessage_deflate.hpp"
 #include "wshub/resume_positions.hpp"
 #include "wshub/stream_history.hpp"
 
+#include <array>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <chrono>
@@ -66,19 +68,25 @@ class shard {
     // it read before it yields, and keeps only what the parser copied out.
     std::span<char> read_buffer() noexcept { return {read_buffer_.get(), read_buffer_size}; }
 
+    // The inflater of this shard's sessions that negotiated permessage-deflate: they inflate one
+    // message at a time, on this thread, so one serves all of them. Made on first use.
+    inflater& shared_inflater();
+
     // Right after `s` joined (before any later batch): in the envelope mode the join frame with
     // its streams' positions; with since= the gap notices, then what it missed that the history
     // keeps, in the hub's order. Shard thread.
     void catch_up(session& s, const std::optional<resume_positions>& resume);
 
   private:
-    // Messages [first, last) of a batch as one run of bytes, raw and (when this shard has
-    // envelope sessions) as envelopes.
+    // How a session gets a batch's messages: raw or as envelopes, plain or compressed.
+    enum encoding : std::uint8_t { raw, enveloped, deflated, deflated_enveloped };
+    static encoding encoding_of(const session& s) noexcept;
+    // Messages [first, last) of a batch as one run of bytes in each encoding that a session of
+    // this shard uses (the others are empty).
     struct frame_run {
-        std::string_view raw;
-        std::string_view enveloped;
+        std::array<std::string_view, 4> bytes; // by encoding
         std::uint64_t last_order = 0;
-        std::string_view for_session(const session& s) const noexcept;
+        std::string_view for_session(const session& s) const noexcept { return bytes[encoding_of(s)]; }
     };
     frame_run run_of(const frame_batch& batch, std::size_t first, std::size_t last) const;
     // The bus brought another epoch (the first announcement, or Redis lost its counters).
@@ -111,7 +119,9 @@ class shard {
     std::vector<session*> sessions_;
     name_index<session> by_user_;
     name_index<session> by_channel_;
-    std::size_t envelope_sessions_ = 0; // how many want envelopes: none, and no batch is enveloped
+    // How many sessions use each encoding: none, and no batch is encoded so.
+    std::array<std::size_t, 4> encoding_sessions_{};
+    std::unique_ptr<inflater> inflater_;
     stream_history history_;
     std::string epoch_; // of the numbering this shard's history and clients' positions are in
     bool bus_epoch_seen_ = false;

@@ -1,5 +1,7 @@
 #include "wshub/websocket_handshake.hpp"
 
+#include "wshub/permessage_deflate.hpp"
+
 #include <algorithm>
 #include <array>
 #include <boost/beast/http/rfc7230.hpp>
@@ -31,12 +33,17 @@ websocket_handshake_request websocket_handshake_fields(const http::request_heade
     websocket_handshake_request fields{req.count(http::field::host) > 0,
                                        as_view(req[http::field::sec_websocket_key]),
                                        as_view(req[http::field::sec_websocket_version]),
+                                       {},
                                        {}};
-    const auto [first, last] = req.equal_range(http::field::sec_websocket_protocol);
-    for (auto line = first; line != last; ++line) {
-        if (!fields.offered_subprotocols.empty()) fields.offered_subprotocols += ", ";
-        fields.offered_subprotocols.append(as_view(line->value()));
-    }
+    auto join = [&](http::field field, std::string& into) {
+        const auto [first, last] = req.equal_range(field);
+        for (auto line = first; line != last; ++line) {
+            if (!into.empty()) into += ", ";
+            into.append(as_view(line->value()));
+        }
+    };
+    join(http::field::sec_websocket_protocol, fields.offered_subprotocols);
+    join(http::field::sec_websocket_extensions, fields.offered_extensions);
     return fields;
 }
 
@@ -101,6 +108,8 @@ accept_websocket_handshake(const websocket_handshake_request& req,
         if (!chosen) return refuse(400, "unsupported WebSocket subprotocol");
         protocol_line = fmt::format("Sec-WebSocket-Protocol: {}\r\n", *chosen);
     }
+    if (req.permessage_deflate)
+        protocol_line += fmt::format("Sec-WebSocket-Extensions: {}\r\n", permessage_deflate_response);
     return fmt::format("HTTP/1.1 101 Switching Protocols\r\n"
                        "Upgrade: websocket\r\n"
                        "Connection: Upgrade\r\n"

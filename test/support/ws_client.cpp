@@ -76,10 +76,13 @@ asio::awaitable<handshake_result> ws_client::async_try_connect(std::uint16_t por
             req.set(beast::http::field::user_agent, "wshub-integration-test");
         }));
     ws.read_message_max(64 * 1024 * 1024);
+    if (deflate_) ws.set_option(*deflate_);
     websocket::response_type res;
     auto [hec] = co_await ws.async_handshake(res, host_header(host, port), target,
                                              asio::as_tuple(asio::use_awaitable));
-    co_return handshake_result{hec, res.result_int(), res.body()};
+    std::string extensions(res[beast::http::field::sec_websocket_extensions]);
+    if (!hec) extensions_ = extensions;
+    co_return handshake_result{hec, res.result_int(), res.body(), std::move(extensions)};
 }
 
 asio::awaitable<void> ws_client::async_connect(std::uint16_t port, std::string target, std::string host) {

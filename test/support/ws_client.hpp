@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,7 @@ struct handshake_result {
     boost::system::error_code ec;
     unsigned status = 0;
     std::string body;
+    std::string extensions; // the response's Sec-WebSocket-Extensions
 };
 
 class ws_client {
@@ -45,6 +47,12 @@ class ws_client {
     using stream_type = boost::beast::websocket::stream<boost::beast::tcp_stream>;
 
     explicit ws_client(test_io& io, std::chrono::milliseconds timeout = wait_timeout);
+
+    // The next connects offer permessage-deflate as Beast does with these options (Beast's own
+    // deflate, not zlib: an implementation independent of the server's).
+    void offer_deflate(boost::beast::websocket::permessage_deflate options) { deflate_ = options; }
+    // Sec-WebSocket-Extensions of the last successful upgrade's 101.
+    const std::string& extensions() const noexcept { return extensions_; }
     ~ws_client();
     ws_client(const ws_client&) = delete;
     ws_client& operator=(const ws_client&) = delete;
@@ -89,6 +97,8 @@ class ws_client {
     test_io& io_;
     std::chrono::milliseconds timeout_;
     std::unique_ptr<stream_type> ws_;
+    std::optional<boost::beast::websocket::permessage_deflate> deflate_;
+    std::string extensions_;
     // Operations in progress; the destructor lets them end before the stream goes away.
     std::shared_ptr<int> pending_ = std::make_shared<int>(0);
 };

@@ -154,6 +154,17 @@ BOOST_AUTO_TEST_CASE(log_format_is_text_or_json) {
     BOOST_CHECK_THROW(parse({"--log-format", "xml"}), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(compression_is_off_by_default_and_on_or_off) {
+    BOOST_TEST(!parse({}).cfg->compression);
+    BOOST_TEST(parse({}).cfg->compression_min_size == 128u);
+    const auto on = parse({"--compression", "on", "--compression-min-size", "0"});
+    BOOST_TEST(on.cfg->compression);
+    BOOST_TEST(on.cfg->compression_min_size == 0u);
+    BOOST_TEST(parse({}, {"WSHUB_COMPRESSION=on"}).cfg->compression);
+    BOOST_CHECK_THROW(parse({"--compression", "yes"}), std::invalid_argument);
+    BOOST_TEST(parse({"--help"}).help.find("--compression-min-size") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(per_user_limit_and_trusted_proxies_are_parsed_and_checked) {
     auto d = parse({});
     BOOST_REQUIRE(d.cfg);

@@ -29,6 +29,7 @@ struct upgrade_fields {
     std::string_view authorization;
     boost::asio::ip::address peer;    // the client's address (behind a trusted proxy, the forwarded one)
     std::string offered_subprotocols; // Sec-WebSocket-Protocol, all its lines joined by commas
+    std::string offered_extensions{}; // Sec-WebSocket-Extensions, the same way
 };
 
 // What admission consults: the server's policy and its shared connection counters.
@@ -38,6 +39,8 @@ struct admission_policy {
     connection_limits& limits;
     // Upgrades per second per address, counted for upgrades with a token to check (null: none).
     upgrade_rate_limit* upgrade_rate = nullptr;
+    // --compression on: an acceptable permessage-deflate offer is accepted.
+    bool compression = false;
 };
 
 // An admitted upgrade: the session's user, the connection slot it holds, the 101 to send, and
@@ -51,6 +54,7 @@ struct admission {
     std::vector<std::string> channels;        // what it subscribes to, from the route
     bool envelope = false;                    // envelope=json, or the subprotocol wshub.json
     std::optional<resume_positions> resume{}; // since= and epoch=
+    bool permessage_deflate = false;          // negotiated: the 101 says so
 };
 
 // Cheapest refusal first: the handshake's fields (400, 426), origin (403), with authentication the

@@ -148,6 +148,12 @@ struct config {
     std::size_t max_publish_body = std::size_t{16} * 1024 * 1024;
     std::size_t max_publish_batch = 1000;
 
+    // permessage-deflate (RFC 7692): offered by the client, accepted when `compression` is on.
+    // Each message of at least `compression_min_size` bytes is compressed once for all the
+    // clients that negotiated it; smaller ones go out as they are (deflate saves little on them).
+    bool compression = false;
+    std::size_t compression_min_size = 128;
+
     std::string log_level = "info";
     // Log lines as text for people, or as JSON objects (one a line: time, level, msg) for log
     // collectors, which then need no pattern to split a line.

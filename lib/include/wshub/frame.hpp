@@ -4,6 +4,7 @@
 
 #include "wshub/message.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -44,8 +45,9 @@ constexpr std::size_t frame_header_size(std::size_t payload_size) noexcept {
     return payload_size < 126 ? 2 : payload_size <= 0xFFFF ? 4 : 10;
 }
 
-// Appends one final (FIN) unmasked frame to `out`.
-void append_frame(std::string& out, opcode op, std::string_view payload);
+// Appends one final (FIN) unmasked frame to `out`; `compressed` sets RSV1, which marks the
+// payload as compressed with permessage-deflate (RFC 7692 section 6).
+void append_frame(std::string& out, opcode op, std::string_view payload, bool compressed = false);
 
 inline opcode opcode_for(payload_kind k) noexcept {
     return k == payload_kind::text ? opcode::text : opcode::binary;
@@ -92,9 +94,19 @@ struct frame_batch {
     };
     const enveloped& envelope() const;
 
+    // The same messages (raw, or as envelopes when `as_envelope`) for the clients that negotiated
+    // permessage-deflate (permessage_deflate.hpp): each message of at least `min_size` bytes in a
+    // frame with RSV1 and its payload compressed on its own (server_no_context_takeover), so
+    // this one copy is right for every such client; smaller ones, and those that deflate does
+    // not shrink, as they are. Built once, by the first shard that needs it (with its thread's
+    // deflater); `min_size` must be the same on every call (it is --compression-min-size).
+    const enveloped& deflated(bool as_envelope, std::size_t min_size) const;
+
   private:
     mutable std::once_flag envelope_once_;
     mutable enveloped envelope_;
+    mutable std::array<std::once_flag, 2> deflated_once_; // [as_envelope]
+    mutable std::array<enveloped, 2> deflated_;
 };
 using frame_batch_ptr = std::shared_ptr<const frame_batch>;
 

@@ -7,6 +7,7 @@
 
 #include "wshub/frame.hpp"
 #include "wshub/message.hpp"
+#include "wshub/permessage_deflate.hpp"
 #include "wshub/utf8.hpp"
 
 #include <array>
@@ -45,6 +46,14 @@ class frame_parser {
     explicit frame_parser(std::size_t max_message_size) noexcept
         : max_message_size_(max_message_size) {}
 
+    // permessage-deflate was negotiated: a data message whose first frame has RSV1 set is
+    // compressed, and is inflated with `z` (shared, reset for each message) once it is whole.
+    // Its compressed bytes and its inflated size both count against the message limit (1009,
+    // and inflating stops there); data that does not inflate is a violation with 1007, as is
+    // inflated text that is not UTF-8. Without it (or on a control or continuation frame) RSV1
+    // is a protocol error (1002), as the other reserved bits always are.
+    void use_inflater(inflater* z) noexcept { inflater_ = z; }
+
     // Consumes bytes from the front of `in` up to and including the next event, and returns it;
     // nothing when `in` ran out first (what it held is kept for the next call). After a close or
     // a violation the parser is done and consumes nothing more.
@@ -78,7 +87,9 @@ class frame_parser {
     bool in_frame_ = false;   // a header was read; its payload is being read
     bool in_message_ = false; // a data message has fragments still to come
     bool message_text_ = false;
-    utf8_validator text_; // the text message's bytes so far, checked as they arrive
+    bool message_compressed_ = false; // RSV1 on its first frame: message_ holds deflated bytes
+    inflater* inflater_ = nullptr;    // set when permessage-deflate was negotiated
+    utf8_validator text_;             // the text message's bytes so far, checked as they arrive
     bool done_ = false;
 };
 

@@ -29,6 +29,10 @@ struct websocket_handshake_request {
     // The Sec-WebSocket-Protocol values of every line of the field, joined by commas; empty when
     // the client offers none.
     std::string offered_subprotocols;
+    // The Sec-WebSocket-Extensions values, joined the same way (permessage_deflate.hpp reads them).
+    std::string offered_extensions{};
+    // permessage-deflate was negotiated: the 101 says so (permessage_deflate_response).
+    bool permessage_deflate = false;
 };
 
 // The handshake's fields of an HTTP request.
@@ -51,7 +55,8 @@ std::optional<std::string_view> select_subprotocol(std::string_view offered,
 
 // The 101 response completing the handshake, or why the request is refused: 400 for a missing or
 // malformed field or when the client offers only subprotocols outside `supported`, 426 (with
-// "Sec-WebSocket-Version: 13") for a version other than 13. The 101 names the subprotocol chosen.
+// "Sec-WebSocket-Version: 13") for a version other than 13. The 101 names the subprotocol chosen,
+// and permessage-deflate when `req.permessage_deflate` is set.
 std::variant<std::string, http_reply>
 accept_websocket_handshake(const websocket_handshake_request& req,
                            std::span<const std::string_view> supported = supported_subprotocols);
