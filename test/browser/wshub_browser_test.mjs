@@ -29,9 +29,9 @@ function withTimeout(promise, ms, what) {
 }
 
 // A wshub process on 127.0.0.1; port 0 lets the kernel choose (read back from the log).
-async function startHub(port = 0) {
+async function startHub(port = 0, extraArgs = []) {
   const args = ['--address', '127.0.0.1', '--port', String(port), '--threads', '1', '--log-level', 'info',
-                '--max-message-size', String(MAX_MESSAGE_SIZE)];
+                '--max-message-size', String(MAX_MESSAGE_SIZE), ...extraArgs];
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let log = '';
@@ -257,6 +257,43 @@ test('Chromium accepts the wshub.json subprotocol', { timeout: TEST_TIMEOUT }, a
     }), { url: `${hub.ws}/im?user_id=dave`, wait: WAIT });
     assert.equal(result.protocol, 'wshub.json', JSON.stringify(result));
     assert.equal(result.first.type, 'join');
+  } finally {
+    await hub.stop();
+  }
+});
+
+test('Chromium negotiates permessage-deflate and gets the same messages, compressed or not', { timeout: TEST_TIMEOUT },
+     async () => {
+  const hub = await startHub(0, ['--compression', 'on', '--compression-min-size', '64']);
+  try {
+    const page = await newPage(`${hub.http}/`);
+    // A page whose socket records what it received; it sends one large message of its own, which
+    // Chromium compresses, so inflating is checked against a browser's deflate too.
+    const own = JSON.stringify({ from: 'page', items: Array.from({ length: 40 }, (_, i) => ({ i, status: 'online' })) });
+    assert.ok(own.length < MAX_MESSAGE_SIZE);
+    const extensions = await page.evaluate(({ url, wait }) => new Promise((resolve) => {
+      const ws = new WebSocket(url);
+      window.got = [];
+      window.ws = ws;
+      const timer = setTimeout(() => resolve({ error: 'not open' }), wait);
+      ws.onmessage = (e) => window.got.push(e.data);
+      ws.onopen = () => { clearTimeout(timer); resolve(ws.extensions); };
+      ws.onclose = (e) => resolve({ error: `closed ${e.code}` });
+    }), { url: `${hub.ws}/im?user_id=erin`, wait: WAIT });
+    assert.match(String(extensions), /^permessage-deflate; server_no_context_takeover; client_no_context_takeover$/,
+                 JSON.stringify(extensions));
+
+    const big = JSON.stringify({ items: Array.from({ length: 30 }, (_, i) => ({ id: i, symbol: 'ACME', price: 101.25 })) });
+    const sent = [big, 'small', JSON.stringify({ text: 'caf\u00e9 \u20ac '.repeat(20) })];
+    for (const data of sent) await post(hub, '/api/publish', { data });
+    await page.evaluate((m) => window.ws.send(m), own);
+    const expected = [...sent, own];
+    await page.waitForFunction((n) => window.got.length >= n, expected.length, { timeout: WAIT });
+    assert.deepEqual(await page.evaluate(() => window.got), expected);
+    // The connection is still open: nothing the browser sent was refused.
+    assert.equal(await page.evaluate(() => window.ws.readyState), 1);
+    await page.evaluate(() => window.ws.close());
+    assert.deepEqual(pageErrors, []);
   } finally {
     await hub.stop();
   }
