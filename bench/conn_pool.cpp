@@ -142,6 +142,9 @@ void ConnPool::on_connected(Conn& c, uint64_t now) {
                                      opts_.path.find('?') == std::string::npos ? '?' : '&', c.user_id);
     if (!c.query.empty()) fmt::format_to(std::back_inserter(target), "&{}", c.query);
     std::string req = upgrade_request(endpoint_of(c), target, make_websocket_key());
+    if (opts_.deflate)
+        req.insert(req.size() - 2,
+                   "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n");
     ssize_t w = ::write(c.fd, req.data(), req.size());
     if (w != static_cast<ssize_t>(req.size())) { // a fresh socket takes a few hundred bytes whole
         retry_or_fail(c, w < 0 ? fmt::format("write: {}", std::strerror(errno)) : "write: short", now);

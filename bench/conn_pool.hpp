@@ -81,6 +81,7 @@ class ConnPool {
         int concurrency = 256;
         int max_attempts = 3;
         double handshake_timeout_s = 10;
+        bool deflate = false; // offer permessage-deflate in the upgrade request
     };
 
     explicit ConnPool(Options opts);

@@ -79,6 +79,8 @@ po::options_description common_options(CommonConfig& c, double default_duration,
         "spread connections over source addresses 127.0.0.2 .. 127.0.0.(1+N); 1 = kernel's choice");
     add("quiet,q", po::bool_switch()->notifier([&c](bool q) { c.progress = !q; }),
         "no progress line on stderr");
+    add("deflate", po::bool_switch(&c.deflate),
+        "offer permessage-deflate; compressed messages are inflated as far as their 32-byte header");
     add("busy-poll", po::bool_switch(&c.busy_poll),
         "fanout/slow: poll without sleeping. On loopback a server pays for waking a sleeping client; "
         "spinning spares it that (the generator then shows ~100% CPU; generator-bound is judged by "
@@ -164,6 +166,8 @@ int run_mode(const std::string& mode, int argc, char** argv) {
         auto add = own.add_options();
         add("subscribers,s", po::value(&cfg.subscribers)->default_value(100), "subscriber connections");
         add("size", po::value(&cfg.size)->default_value(64), "payload bytes per message (>= 32)");
+        add("json-payload", po::bool_switch(&cfg.json),
+            "pad the payload with JSON records (compressible as real data is)");
         add("publish-port", po::value(&cfg.common.publish_port)->default_value(0),
             "the publisher connects to this port (another node of the same hub, e.g. over Redis), the "
             "subscribers to --port; 0 = --port");

@@ -78,6 +78,7 @@ ConnPool::Options pool_options(const CommonConfig& c) {
     if (c.publish_port != 0 && c.publish_port != c.port)
         o.publish_endpoint = loopback_endpoint(c.host, c.publish_port);
     o.path = c.path;
+    o.deflate = c.deflate;
     o.sources = c.sources;
     o.concurrency = c.concurrency;
     return o;

@@ -42,6 +42,15 @@ class FanoutRun {
         payload_.resize(cfg.size);
         for (size_t i = 0; i < payload_.size(); ++i)
             payload_[i] = static_cast<uint8_t>('a' + i % 26);
+        if (cfg.json &&
+            cfg.size > payload_header_size) { // after the header, records as a JSON API would send them
+            std::string text = ",\"items\":[";
+            for (unsigned i = 0; text.size() < cfg.size; ++i)
+                text += fmt::format(R"({{"id":{},"symbol":"SYM{}","price":{}.{:02},"qty":{},"side":"{}"}},)",
+                                    1000 + i, i % 7, 90 + (i * 37) % 20, (i * 53) % 100, 100 * (1 + i % 5),
+                                    i % 2 ? "buy" : "sell");
+            std::memcpy(payload_.data() + payload_header_size, text.data(), cfg.size - payload_header_size);
+        }
         rss_.pid = cfg.common.pid;
     }
 
@@ -54,7 +63,16 @@ class FanoutRun {
     void on_open(Conn&) {}
     void on_close(Conn&) {}
 
-    void on_message(Conn& c, const Message& m, uint64_t now) {
+    void on_message(Conn& c, const Message& msg, uint64_t now) {
+        Message m = msg;
+        uint8_t inflated[payload_header_size];
+        if (m.compressed) { // only its header is inflated: what a client must read to know it
+            if (inflate_prefix(m.data, m.len, inflated, sizeof inflated) != long{payload_header_size}) {
+                ++corrupt_;
+                return;
+            }
+            m = Message{m.opcode, inflated, payload_header_size, cfg_.size};
+        }
         if (m.size != cfg_.size || m.len < payload_header_size) {
             ++foreign_;
             return;

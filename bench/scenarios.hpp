@@ -23,6 +23,7 @@ struct CommonConfig {
     bool busy_poll = false;      // spin on epoll instead of sleeping (fanout/slow)
     uint16_t publish_port = 0;   // fanout/slow: the publisher connects here (another node); 0 = port
     std::vector<int> watch_pids; // fanout/slow: other processes whose CPU is reported (Redis, other nodes)
+    bool deflate = false;        // offer permessage-deflate; compressed messages are inflated (their header)
 };
 
 // fanout: S subscribers + 1 publisher. rate == 0 keeps `window` messages outstanding (max rate);
@@ -33,6 +34,7 @@ struct FanoutConfig {
     uint32_t size = 64;
     uint32_t window = 64;
     double rate = 0;
+    bool json = false; // the padding after the 32-byte header is JSON text instead of a-z repeated
     bool stuck = false;
     int stuck_rcvbuf = 4096;
 };

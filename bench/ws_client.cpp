@@ -8,6 +8,7 @@
 #include <random>
 #include <stdexcept>
 #include <sys/random.h>
+#include <zlib.h>
 
 namespace wsbench {
 
@@ -121,6 +122,24 @@ HandshakeStatus parse_upgrade_response(std::string_view buf, size_t& header_len)
 MaskSource::MaskSource() {
     random_bytes(reinterpret_cast<uint8_t*>(&state_), sizeof state_);
     if (state_ == 0) state_ = 0x9E3779B97F4A7C15ULL;
+}
+
+long inflate_prefix(const uint8_t* data, size_t len, uint8_t* out, size_t out_len) {
+    struct inflater {
+        z_stream z{};
+        inflater() { inflateInit2(&z, -15); }
+        ~inflater() { inflateEnd(&z); }
+    };
+    thread_local inflater state;
+    z_stream& z = state.z;
+    inflateReset(&z);
+    z.next_in = const_cast<Bytef*>(data);
+    z.avail_in = static_cast<uInt>(len);
+    z.next_out = out;
+    z.avail_out = static_cast<uInt>(out_len);
+    const int rc = inflate(&z, Z_SYNC_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return -1;
+    return static_cast<long>(out_len - z.avail_out);
 }
 
 } // namespace wsbench

@@ -51,7 +51,13 @@ struct Message {
     const uint8_t* data;
     size_t len;
     uint64_t size;
+    bool compressed = false; // RSV1: permessage-deflate (`data` is deflated, see inflate_prefix())
 };
+
+// Inflates the start of a compressed message (raw deflate, each message on its own as with
+// server_no_context_takeover) into `out`, up to out_len bytes; returns how many it got, or -1 for
+// data that is not deflate. One inflater per thread.
+long inflate_prefix(const uint8_t* data, size_t len, uint8_t* out, size_t out_len);
 
 // Incremental parser of server frames. Frames that lie whole in the read buffer are handed out in
 // place; a frame split across reads keeps only its header bytes and the first prefix_cap payload
@@ -59,7 +65,8 @@ struct Message {
 // interleaved with them are handled as RFC 6455 says.
 class FrameParser {
   public:
-    static constexpr size_t prefix_cap = 64;
+    // Enough for the 32-byte header of a compressed message too (its deflate block header first).
+    static constexpr size_t prefix_cap = 512;
     static constexpr uint64_t max_message = uint64_t{1} << 30;
 
     // on_msg(const Message&) per data message; on_ctl(opcode, payload, len) per control frame,
@@ -83,15 +90,16 @@ class FrameParser {
                 if (n >= hl) {
                     uint64_t len = client_wire::payload_length(p);
                     uint8_t opc = p[0] & 0x0f;
-                    // fast path: whole, final, unmasked frame without reserved bits
-                    if ((p[0] & 0xf0) == 0x80 && !(p[1] & 0x80) && n - hl >= len) {
+                    // fast path: whole, final, unmasked frame without reserved bits (but RSV1 on
+                    // a data frame: a compressed message)
+                    if ((p[0] & 0xb0) == 0x80 && !(p[1] & 0x80) && n - hl >= len) {
                         if ((opc == op::text || opc == op::binary) && !in_msg_) {
-                            on_msg(Message{opc, p + hl, static_cast<size_t>(len), len});
+                            on_msg(Message{opc, p + hl, static_cast<size_t>(len), len, (p[0] & 0x40) != 0});
                             p += hl + len;
                             n -= hl + len;
                             continue;
                         }
-                        if (opc >= op::close && opc <= op::pong && len <= 125) {
+                        if (opc >= op::close && opc <= op::pong && len <= 125 && !(p[0] & 0x40)) {
                             if (!on_ctl(opc, p + hl, static_cast<size_t>(len))) return true;
                             p += hl + len;
                             n -= hl + len;
@@ -129,7 +137,10 @@ class FrameParser {
     bool begin(const uint8_t* h) {
         uint8_t opc = h[0] & 0x0f;
         bool fin = h[0] & 0x80;
-        if (h[0] & 0x70) return fail("reserved bits set");
+        if (h[0] & 0x30) return fail("reserved bits set");
+        const bool rsv1 = (h[0] & 0x40) != 0;
+        if (rsv1 && opc != op::text && opc != op::binary)
+            return fail("RSV1 on a control or continuation frame");
         if (h[1] & 0x80) return fail("masked server frame");
         uint64_t len = client_wire::payload_length(h);
         if (len > max_message) return fail("frame too large");
@@ -144,6 +155,7 @@ class FrameParser {
             if (in_msg_) return fail("new message inside a fragmented one");
             in_msg_ = true;
             msg_op_ = opc;
+            msg_compressed_ = rsv1;
             msg_size_ = 0;
             prefix_len_ = 0;
             ctl_ = false;
@@ -178,7 +190,7 @@ class FrameParser {
         }
         if (frame_fin_) {
             in_msg_ = false;
-            on_msg(Message{msg_op_, prefix_, prefix_len_, msg_size_});
+            on_msg(Message{msg_op_, prefix_, prefix_len_, msg_size_, msg_compressed_});
         }
         return true;
     }
@@ -192,6 +204,7 @@ class FrameParser {
     bool frame_fin_ = false;
     uint8_t frame_op_ = 0;
     uint8_t msg_op_ = 0;
+    bool msg_compressed_ = false;
     uint8_t hdr_len_ = 0;
     size_t prefix_len_ = 0;
     size_t ctl_len_ = 0;
