@@ -3,6 +3,7 @@
 // independent of the server's zlib) and a plain one, compressed messages from clients (whole and
 // fragmented), and the inbound limits: a decompression bomb (1009), data that is not deflate
 // (1007), RSV1 from a client that did not negotiate the extension (1002).
+#include "json_payload.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
@@ -26,15 +27,6 @@ struct compression_server : server_fixture {
         : server_fixture(wshub_args(
               1, {"--compression", "on", "--compression-min-size", "100", "--max-message-size", "65536"})) {}
 };
-
-// A JSON payload of about `n` bytes, as a push hub carries.
-std::string json_payload(std::size_t n) {
-    std::string s = "[";
-    for (std::size_t i = 0; s.size() < n; ++i)
-        s += R"({"id":)" + std::to_string(i) + R"(,"user":"alice","status":"online","score":42},)";
-    s.back() = ']';
-    return s;
-}
 
 websocket::permessage_deflate beast_deflate() {
     websocket::permessage_deflate pmd;

@@ -1,3 +1,4 @@
+#include "json_payload.hpp"
 #include "wshub/frame.hpp"
 #include "wshub/frame_parser.hpp"
 #include "wshub/permessage_deflate.hpp"
@@ -11,17 +12,9 @@
 #include <zlib.h>
 
 using namespace wshub;
+using wshub_test::json_payload;
 
 namespace {
-
-// Some JSON as a push hub carries it: repetitive, so it deflates well.
-std::string json_payload(std::size_t n) {
-    std::string s = "[";
-    for (std::size_t i = 0; s.size() < n; ++i)
-        s += R"({"id":)" + std::to_string(i) + R"(,"symbol":"ACME","price":101.25,"side":"buy"},)";
-    s.back() = ']';
-    return s;
-}
 
 std::string compressed(std::string_view message) {
     deflater d;
