@@ -71,6 +71,21 @@ std::chrono::milliseconds seconds_to_ms(double s, const char* name) {
     return std::chrono::milliseconds(static_cast<long long>(s * 1000.0));
 }
 
+// lexical_cast reads "-1" into an unsigned as its largest value, as strtoul does: `--port -1` would
+// listen on 65535 and `--max-connections -1` would lift the limit. No flag takes a negative
+// number, so the sign is refused before any value is converted.
+void refuse_negative_numbers(const po::parsed_options& parsed) {
+    for (const auto& opt : parsed.options) {
+        const auto* d = parsed.description->find_nothrow(opt.string_key, false);
+        if (!d || dynamic_cast<const po::typed_value<std::string>*>(d->semantic().get())) continue;
+        for (const auto& v : opt.value) {
+            const auto first = v.find_first_not_of(" \t");
+            if (first != std::string::npos && v[first] == '-')
+                throw std::invalid_argument(fmt::format("--{} must not be negative", opt.string_key));
+        }
+    }
+}
+
 } // namespace
 
 parse_result parse_command_line(int argc, const char* const argv[], const char* const* envp) {
@@ -179,7 +194,9 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
     po::variables_map vm;
     try {
         // The first store of a value wins, so the command line goes first.
-        po::store(po::parse_command_line(argc, argv, desc), vm);
+        const auto command_line = po::parse_command_line(argc, argv, desc);
+        refuse_negative_numbers(command_line);
+        po::store(command_line, vm);
         if (envp) {
             std::vector<std::string> env;
             for (auto* e = envp; *e; ++e)
@@ -205,6 +222,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
                 opt.original_tokens = {kv};
                 parsed.options.push_back(std::move(opt));
             }
+            refuse_negative_numbers(parsed);
             po::store(parsed, vm);
         }
         po::notify(vm);

@@ -4,6 +4,7 @@
 #include <boost/test/unit_test.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <vector>
 
@@ -62,6 +63,29 @@ BOOST_AUTO_TEST_CASE(nonsense_is_refused_with_the_flag_named) {
     BOOST_TEST(refused({"--ping-interval", "0"}, "ping-interval"));
     BOOST_TEST(refused({"--bogus"}, "bogus"));
     BOOST_TEST(refused({"--inbox-bytes", "1000"}, "inbox-bytes"));
+}
+
+BOOST_AUTO_TEST_CASE(a_negative_number_is_refused_not_wrapped) {
+    auto refused = [](std::vector<const char*> args, std::vector<const char*> env, const char* name) {
+        try {
+            parse(args, env);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what()) == fmt::format("--{} must not be negative", name);
+        }
+        return false;
+    };
+    // Each of these was read as its type's largest value.
+    BOOST_TEST(refused({"--port", "-1"}, {}, "port"));
+    BOOST_TEST(refused({"--max-connections=-1"}, {}, "max-connections"));
+    BOOST_TEST(refused({"--max-message-size", " -5"}, {}, "max-message-size"));
+    BOOST_TEST(refused({}, {"WSHUB_MAX_CONNECTIONS_PER_USER=-1"}, "max-connections-per-user"));
+    BOOST_TEST(refused({"--history-size", "-0"}, {}, "history-size"));
+    // Signed and fractional flags get the same words.
+    BOOST_TEST(refused({"--drain-timeout", "-1.5"}, {}, "drain-timeout"));
+    // A string may start with a dash.
+    auto r = parse({"--api-token=-secret-"});
+    BOOST_REQUIRE(r.cfg);
+    BOOST_TEST(r.cfg->api_token == "-secret-");
 }
 
 BOOST_AUTO_TEST_CASE(inbox_bytes_has_a_default_and_is_read) {
