@@ -219,6 +219,8 @@ inflater::result inflater::inflate(std::string_view compressed, std::size_t max_
     z_stream& z = z_->z;
     inflateReset(&z); // client_no_context_takeover: each message stands alone
     out.clear();
+    // An empty message deflates to one 0x00 byte; a sender that leaves even that off means the same.
+    if (compressed.empty()) return result::ok;
     // The message, then the 00 00 ff ff the sender left off (section 7.2.2).
     const std::array<std::string_view, 2> inputs{
         compressed, std::string_view(reinterpret_cast<const char*>(sync_tail.data()), sync_tail.size())};
@@ -248,6 +250,9 @@ inflater::result inflater::inflate(std::string_view compressed, std::size_t max_
             if (rc != Z_OK) return result::invalid;
         }
     }
+    // With the tail appended, a whole message ends on a block boundary (zlib then awaits the next
+    // block's header: data_type bit 128). Anything else was cut off mid-block: its end is lost.
+    if ((z.data_type & 128) == 0) return result::invalid;
     out.resize(used);
     return result::ok;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <zlib.h>
 
@@ -208,6 +209,38 @@ BOOST_AUTO_TEST_CASE(invalid_data_is_invalid_and_the_inflater_recovers) {
     const auto m = json_payload(400);
     BOOST_TEST((z.inflate(compressed(m), 1 << 20, out) == inflater::result::ok));
     BOOST_TEST(out == m);
+}
+
+BOOST_AUTO_TEST_CASE(a_message_cut_off_inside_a_block_is_invalid) {
+    // A sender that loses the end of its message must not have the beginning passed on as if it
+    // were whole. Every cut of a compressed message's last bytes leaves it ending mid-block.
+    const auto m = json_payload(1000);
+    const auto c = compressed(m);
+    inflater z;
+    std::string out;
+    for (std::size_t cut = 1; cut <= 16; ++cut)
+        BOOST_TEST((z.inflate(std::string_view(c).substr(0, c.size() - cut), 1 << 20, out) ==
+                    inflater::result::invalid),
+                   "cut " << cut);
+    BOOST_TEST((z.inflate(c, 1 << 20, out) == inflater::result::ok));
+    BOOST_TEST(out == m);
+    // The RFC's examples (section 7.2.3) are whole: "Hello" in a compressed block, the same with
+    // BFINAL set, in a stored block followed by the empty block's 0x00; an empty message is that
+    // 0x00 alone (an empty payload is taken as the same). The stored block without the 0x00 after
+    // it was cut off.
+    const std::pair<std::string_view, std::string_view> whole[] = {
+        {std::string_view("\xf2\x48\xcd\xc9\xc9\x07\x00", 7), "Hello"},
+        {std::string_view("\xf3\x48\xcd\xc9\xc9\x07\x00", 7), "Hello"},
+        {std::string_view("\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00", 11), "Hello"},
+        {std::string_view("\x00", 1), ""},
+        {"", ""},
+    };
+    for (const auto& [payload, text] : whole) {
+        BOOST_TEST((z.inflate(payload, 1 << 20, out) == inflater::result::ok));
+        BOOST_TEST(out == std::string(text));
+    }
+    BOOST_TEST((z.inflate(std::string_view("\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f", 10), 1 << 20, out) ==
+                inflater::result::invalid));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

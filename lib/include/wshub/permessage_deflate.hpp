@@ -54,7 +54,7 @@ class inflater {
     enum class result {
         ok,
         too_big, // the message inflates past the limit: inflating stopped there
-        invalid, // not a valid deflate stream
+        invalid, // not a valid deflate stream, or one cut off inside a block
     };
     // Replaces `out` with `compressed` (a message's payload, without the 00 00 ff ff the sender
     // removed) inflated; at most `max_size` bytes of output are produced.
