@@ -25,10 +25,11 @@ http_reply challenge(std::string_view why) {
 std::variant<admission, http_reply> admit(const admission_policy& policy, upgrade_request upgrade,
                                           const upgrade_fields& fields, std::int64_t now_unix,
                                           upgrade_rate_limit::time_point now) {
-    const bool deflate = policy.compression && accepts_permessage_deflate(fields.offered_extensions);
-    auto handshake =
-        accept_websocket_handshake({fields.has_host, fields.sec_websocket_key, fields.sec_websocket_version,
-                                    fields.offered_subprotocols, fields.offered_extensions, deflate});
+    const auto deflate_answer = policy.compression ? permessage_deflate_answer(fields.offered_extensions)
+                                                   : std::optional<std::string_view>();
+    auto handshake = accept_websocket_handshake({fields.has_host, fields.sec_websocket_key,
+                                                 fields.sec_websocket_version, fields.offered_subprotocols,
+                                                 fields.offered_extensions, deflate_answer.value_or("")});
     if (auto* refused = std::get_if<http_reply>(&handshake)) return std::move(*refused);
 
     if (!policy.origins.allowed(fields.origin)) return refuse(403, "origin not allowed");
@@ -69,7 +70,7 @@ std::variant<admission, http_reply> admit(const admission_policy& policy, upgrad
                      std::move(upgrade.channels),
                      envelope,
                      std::move(upgrade.resume),
-                     deflate};
+                     deflate_answer.has_value()};
 }
 
 http_reply refuse_http_connection(connection_limits::refusal why) {

@@ -37,27 +37,32 @@ struct parameter {
     std::optional<std::string> value; // unquoted; none when the parameter has no "="
 };
 
-// Whether one permessage-deflate offer's parameters are ones wshub can honour.
-bool acceptable(const std::vector<parameter>& params) {
+struct offer_terms {
+    bool acceptable = false;        // its parameters are ones wshub can honour
+    bool names_server_bits = false; // it has server_max_window_bits, which the answer must repeat
+};
+
+// What wshub makes of one permessage-deflate offer's parameters.
+offer_terms read_offer(const std::vector<parameter>& params) {
     bool server_no_context = false, client_no_context = false, server_bits = false, client_bits = false;
     // A parameter named twice, or given a value it may not have, declines the offer.
     auto once = [](bool& seen) { return !std::exchange(seen, true); };
     for (const auto& [name, value] : params) {
         if (iequals(name, "server_no_context_takeover")) {
-            if (!once(server_no_context) || value) return false;
+            if (!once(server_no_context) || value) return {};
         } else if (iequals(name, "client_no_context_takeover")) {
-            if (!once(client_no_context) || value) return false;
+            if (!once(client_no_context) || value) return {};
         } else if (iequals(name, "server_max_window_bits")) {
             // We compress with 15 bits: a client that wants a smaller window is declined.
-            if (!once(server_bits) || !value || window_bits(*value) != 15) return false;
+            if (!once(server_bits) || !value || window_bits(*value) != 15) return {};
         } else if (iequals(name, "client_max_window_bits")) {
             // A hint that the client can limit its window; we inflate with 15, which reads any.
-            if (!once(client_bits) || (value && window_bits(*value) == 0)) return false;
+            if (!once(client_bits) || (value && window_bits(*value) == 0)) return {};
         } else {
-            return false; // unknown to RFC 7692
+            return {}; // unknown to RFC 7692
         }
     }
-    return true;
+    return {true, server_bits};
 }
 
 // Reads Sec-WebSocket-Extensions (RFC 6455 section 9.1: a comma-separated list of extensions,
@@ -150,15 +155,22 @@ constexpr std::array<unsigned char, 4> sync_tail{0x00, 0x00, 0xff, 0xff};
 
 } // namespace
 
-bool accepts_permessage_deflate(std::string_view offered_extensions) {
+std::optional<std::string_view> permessage_deflate_answer(std::string_view offered_extensions) {
+    static constexpr std::string_view answer =
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+    static constexpr std::string_view answer_with_window =
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+        "server_max_window_bits=15";
     // The first acceptable offer is the one answered; a field that does not parse offers nothing.
     extension_reader reader(offered_extensions);
     std::string_view name;
     std::vector<parameter> params;
-    bool found = false;
+    std::optional<offer_terms> accepted;
     while (reader.next(name, params))
-        if (!found && iequals(name, "permessage-deflate") && acceptable(params)) found = true;
-    return found && !reader.error();
+        if (!accepted && iequals(name, "permessage-deflate"))
+            if (auto terms = read_offer(params); terms.acceptable) accepted = terms;
+    if (!accepted || reader.error()) return std::nullopt;
+    return accepted->names_server_bits ? answer_with_window : answer;
 }
 
 struct deflater::state {

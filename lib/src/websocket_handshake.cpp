@@ -108,8 +108,8 @@ accept_websocket_handshake(const websocket_handshake_request& req,
         if (!chosen) return refuse(400, "unsupported WebSocket subprotocol");
         protocol_line = fmt::format("Sec-WebSocket-Protocol: {}\r\n", *chosen);
     }
-    if (req.permessage_deflate)
-        protocol_line += fmt::format("Sec-WebSocket-Extensions: {}\r\n", permessage_deflate_response);
+    if (!req.permessage_deflate.empty())
+        protocol_line += fmt::format("Sec-WebSocket-Extensions: {}\r\n", req.permessage_deflate);
     return fmt::format("HTTP/1.1 101 Switching Protocols\r\n"
                        "Upgrade: websocket\r\n"
                        "Connection: Upgrade\r\n"

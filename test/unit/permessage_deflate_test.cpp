@@ -120,15 +120,38 @@ BOOST_AUTO_TEST_CASE(offers_wshub_cannot_honour_are_declined) {
         BOOST_TEST(!accepts_permessage_deflate(offer), offer);
 }
 
+BOOST_AUTO_TEST_CASE(an_offer_that_names_the_server_window_gets_it_answered) {
+    // RFC 7692 section 7.1.2.1: the server accepts server_max_window_bits by answering it; a
+    // client that asked for it fails a 101 without it.
+    constexpr std::string_view plain =
+        "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+    const std::string with_window = std::string(plain) + "; server_max_window_bits=15";
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate").value_or("") == plain);
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; client_max_window_bits").value_or("") == plain);
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; server_max_window_bits=15").value_or("") ==
+               with_window);
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; Server_Max_Window_Bits=\"15\"; "
+                                         "client_max_window_bits")
+                   .value_or("") == with_window);
+    // Only the offer accepted counts: here the first, which named no window.
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate, permessage-deflate; server_max_window_bits=15")
+                   .value_or("") == plain);
+    // A declined offer with a window before an accepted one without.
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; server_max_window_bits=9, permessage-deflate")
+                   .value_or("") == plain);
+    BOOST_TEST(!permessage_deflate_answer("permessage-deflate; server_max_window_bits=9"));
+}
+
 BOOST_AUTO_TEST_CASE(the_101_names_the_extension_only_when_negotiated) {
     constexpr std::string_view key = "dGhlIHNhbXBsZSBub25jZQ==";
-    const auto with =
-        std::get<std::string>(accept_websocket_handshake({true, key, "13", {}, "permessage-deflate", true}));
+    const auto answer = *permessage_deflate_answer("permessage-deflate");
+    const auto with = std::get<std::string>(
+        accept_websocket_handshake({true, key, "13", {}, "permessage-deflate", answer}));
     BOOST_TEST(with.find("\r\nSec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; "
                          "client_no_context_takeover\r\n") != std::string::npos);
     BOOST_TEST(with.ends_with("\r\n\r\n"));
     const auto without =
-        std::get<std::string>(accept_websocket_handshake({true, key, "13", {}, "permessage-deflate", false}));
+        std::get<std::string>(accept_websocket_handshake({true, key, "13", {}, "permessage-deflate", {}}));
     BOOST_TEST(without.find("Sec-WebSocket-Extensions") == std::string::npos);
 }
 

@@ -9,22 +9,28 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace wshub {
 
-// The extension wshub answers with when it accepts an offer.
-inline constexpr std::string_view permessage_deflate_response =
-    "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+// The Sec-WebSocket-Extensions value of the 101 that accepts the client's first offer of
+// permessage-deflate in a form wshub accepts, from its Sec-WebSocket-Extensions (every line's
+// values joined by commas); nothing when there is none. An acceptable offer has only known
+// parameters, none twice, each with a valid value (RFC 7692 section 7.1), and no
+// server_max_window_bits below 15 (wshub compresses with a 32 KiB window). client_max_window_bits
+// may be anything valid: wshub inflates with the largest window. Offers of other extensions are
+// ignored; a field that does not parse (RFC 6455 section 9.1) offers nothing.
+//
+// The answer always says server_no_context_takeover and client_no_context_takeover, and
+// server_max_window_bits=15 when the offer asked for a window: a server accepts that parameter
+// only by answering it (RFC 7692 section 7.1.2.1), and clients fail a 101 that leaves it out.
+std::optional<std::string_view> permessage_deflate_answer(std::string_view offered_extensions);
 
-// Whether the client's Sec-WebSocket-Extensions (every line's values joined by commas) offers
-// permessage-deflate in a form wshub accepts: some offer whose parameters are all known, none
-// twice, each with a valid value (RFC 7692 section 7.1), and no server_max_window_bits below 15
-// (wshub compresses with a 32 KiB window). client_max_window_bits may be anything valid: wshub
-// inflates with the largest window. Offers of other extensions are ignored; a field that does not
-// parse (RFC 6455 section 9.1) offers nothing.
-bool accepts_permessage_deflate(std::string_view offered_extensions);
+inline bool accepts_permessage_deflate(std::string_view offered_extensions) {
+    return permessage_deflate_answer(offered_extensions).has_value();
+}
 
 // Compresses messages with a raw deflate stream reset for each one: the payload of a frame with
 // RSV1 set (RFC 7692 section 7.2.1: flushed with Z_SYNC_FLUSH, the trailing 00 00 ff ff removed).

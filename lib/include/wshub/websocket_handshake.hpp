@@ -31,8 +31,9 @@ struct websocket_handshake_request {
     std::string offered_subprotocols;
     // The Sec-WebSocket-Extensions values, joined the same way (permessage_deflate.hpp reads them).
     std::string offered_extensions{};
-    // permessage-deflate was negotiated: the 101 says so (permessage_deflate_response).
-    bool permessage_deflate = false;
+    // When permessage-deflate was negotiated, the 101's Sec-WebSocket-Extensions
+    // (permessage_deflate_answer); empty otherwise.
+    std::string_view permessage_deflate{};
 };
 
 // The handshake's fields of an HTTP request.
@@ -56,7 +57,7 @@ std::optional<std::string_view> select_subprotocol(std::string_view offered,
 // The 101 response completing the handshake, or why the request is refused: 400 for a missing or
 // malformed field or when the client offers only subprotocols outside `supported`, 426 (with
 // "Sec-WebSocket-Version: 13") for a version other than 13. The 101 names the subprotocol chosen,
-// and permessage-deflate when `req.permessage_deflate` is set.
+// and permessage-deflate when `req.permessage_deflate` is not empty.
 std::variant<std::string, http_reply>
 accept_websocket_handshake(const websocket_handshake_request& req,
                            std::span<const std::string_view> supported = supported_subprotocols);
