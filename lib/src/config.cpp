@@ -155,7 +155,7 @@ parse_result parse_command_line(int argc, const char* const argv[], const char* 
         ("rate-limit", po::value(&c.rate_limit)->default_value(defaults.rate_limit, "1000"),
             "frames per second one client may send, pings and fragments included (0 = unlimited); over it: close 1008")
         ("rate-limit-bytes", po::value(&c.rate_limit_bytes)->default_value(defaults.rate_limit_bytes, "16777216"),
-            "bytes per second one client may send (0 = unlimited); over it: close 1008")
+            "bytes per second one client may send, a compressed message counted inflated (0 = unlimited); over it: close 1008")
         ("client-messages", po::value(&client_messages)->default_value(client_messages),
             "broadcast: clients' messages go to everyone; drop: clients only receive")
         ("compression", po::value(&compression)->default_value(compression),

@@ -193,6 +193,7 @@ std::optional<frame_event> frame_parser::finish_frame() {
             }
             if (message_text_ && !is_valid_utf8(inflated))
                 return fail(close_status::bad_payload, "text message is not UTF-8");
+            if (inflated.size() > message_.size()) inflated_growth_ += inflated.size() - message_.size();
             message_ = std::string();
             return frame_event{frame_event::kind::message, message_text_, 0, std::move(inflated)};
         }

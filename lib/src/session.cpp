@@ -127,10 +127,13 @@ asio::awaitable<void> session::reader(std::string unread) {
             const std::size_t before = bytes.size();
             auto event = parser_.next(bytes);
             // Every frame and every byte counts, pings and fragments as much as messages: each
-            // costs the server work (a ping, a pong to send).
+            // costs the server work (a ping, a pong to send). A compressed message counts as its
+            // inflated size: that is what the hub fans out.
+            const std::uint64_t growth =
+                parser_.inflated_growth() - std::exchange(growth_counted_, parser_.inflated_growth());
             if (state_.acts_on_frames() &&
                 !within_rate_limits(parser_.frames() - std::exchange(frames_counted_, parser_.frames()),
-                                    before - bytes.size(), pass.now)) {
+                                    before - bytes.size() + growth, pass.now)) {
                 close_over_rate_limit(pass);
             }
             if (!event) break;

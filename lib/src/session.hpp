@@ -191,6 +191,7 @@ class session final : public std::enable_shared_from_this<session> {
     token_bucket message_bucket_;
     token_bucket byte_bucket_;
     std::uint64_t frames_counted_ = 0; // the parser's frames() already taken from the rate limits
+    std::uint64_t growth_counted_ = 0; // the parser's inflated_growth() already taken from them
     std::chrono::steady_clock::time_point last_heard_;  // last whole frame from the peer
     std::chrono::steady_clock::time_point last_ping_{}; // when the last keep-alive ping was queued
     std::chrono::steady_clock::time_point expires_at_ = std::chrono::steady_clock::time_point::max();

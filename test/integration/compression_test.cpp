@@ -204,6 +204,35 @@ BOOST_FIXTURE_TEST_CASE(a_decompression_bomb_is_1009, compression_server) {
     BOOST_TEST(m.payload == std::string(65536, 'a'));
 }
 
+struct byte_limited_server : server_fixture {
+    byte_limited_server()
+        : server_fixture(wshub_args(1, {"--compression", "on", "--rate-limit-bytes", "100000"})) {}
+};
+
+BOOST_FIXTURE_TEST_CASE(inflated_bytes_count_against_the_byte_rate_limit, byte_limited_server) {
+    // 60 KB of zeros deflate to under 1 KB. Counted as sent on the wire, five of them would pass a
+    // 100 kB/s limit and be fanned out inflated: 300 kB, a thousand times what the client paid.
+    raw_connection c(io);
+    upgrade_with_deflate(c, port(), "/im?user_id=amplifier");
+    const auto message = deflated(std::string(60'000, '\0'));
+    BOOST_REQUIRE(message.size() < 1000u);
+    std::string five;
+    for (int i = 0; i < 5; ++i)
+        five += client_frame(op_binary, message, true, true, rsv1);
+    c.send(five);
+    // Its own messages come back before the close: the first passes, the second is over.
+    for (int i = 0; i < 5; ++i) {
+        const auto f = c.read_frame();
+        if (f.opcode == op_close) {
+            BOOST_TEST(close_code(f) == 1008u,
+                       "close code " << close_code(f) << " '" << close_reason(f) << "'");
+            BOOST_TEST(i <= 2, i << " messages came back before the close");
+            return;
+        }
+    }
+    BOOST_FAIL("five messages inflating to 300 kB were let through a 100 kB/s limit");
+}
+
 BOOST_FIXTURE_TEST_CASE(invalid_deflate_data_is_1007, compression_server) {
     raw_connection c(io);
     upgrade_with_deflate(c, port(), "/im?user_id=garbage");

@@ -63,6 +63,9 @@ class frame_parser {
     // Frames whose header has been read: every frame the peer sent, a fragment or a control frame
     // as much as a whole message, for the rate limits.
     std::uint64_t frames() const noexcept { return frames_; }
+    // What inflating added to compressed messages (their inflated size less their size on the
+    // wire), in all: the byte rate limit charges it, so that compression does not multiply it.
+    std::uint64_t inflated_growth() const noexcept { return inflated_growth_; }
     // Whether part of a frame or of a fragmented message is held, waiting for more bytes.
     bool mid_message() const noexcept { return header_size_ > 0 || in_frame_ || in_message_; }
 
@@ -82,6 +85,7 @@ class frame_parser {
     std::uint64_t remaining_ = 0; // payload bytes of the current frame still to come
     std::uint64_t unmasked_ = 0;  // payload bytes of the current frame read so far (mask phase)
     std::uint64_t frames_ = 0;
+    std::uint64_t inflated_growth_ = 0;
     std::uint8_t opcode_ = 0;
     bool fin_ = false;
     bool in_frame_ = false;   // a header was read; its payload is being read
