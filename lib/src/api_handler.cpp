@@ -4,6 +4,7 @@
 #include "publish_outcome.hpp"
 #include "wshub/publish_request.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -56,6 +57,14 @@ asio::awaitable<http_reply> publish(server_state& state, std::string_view body) 
     }
     auto [ec] = co_await outcome->done.async_receive(asio::as_tuple(asio::use_awaitable));
     if (ec) co_return error_reply({503, "server shutting down"});
+    // A message the bus lost was never numbered (seqs start at 1): Redis refused it, or it went
+    // out while this node's subscription was down, so other nodes may have delivered it.
+    const auto lost = std::count_if(outcome->results.begin(), outcome->results.end(),
+                                    [](const publish_outcome::result& r) { return r.seq == 0; });
+    if (lost > 0)
+        co_return error_reply({503, fmt::format("the message bus lost {} of {} messages (see the log); some "
+                                                "nodes may have delivered them",
+                                                lost, outcome->results.size())});
 
     auto result = [](const publish_outcome::result& r) {
         return json::value{{"id", r.seq}, {"delivered", r.delivered}};

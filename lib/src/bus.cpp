@@ -145,7 +145,20 @@ asio::awaitable<bool> bus::back_off(asio::steady_timer& timer, std::chrono::mill
     co_return !stopped_;
 }
 
-asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<message>& batch) {
+namespace {
+
+// Refusals that pass (RESP error prefixes): the batch waits and is tried again, as in an outage.
+// The publish script's first write is its dedup key, so a batch refused by these wrote nothing.
+bool passing_refusal(std::string_view error) {
+    for (std::string_view prefix : {"OOM", "MISCONF", "READONLY", "LOADING", "BUSY", "NOREPLICAS",
+                                    "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"})
+        if (error.starts_with(prefix)) return true;
+    return false;
+}
+
+} // namespace
+
+asio::awaitable<bus::outcome> bus::publish(std::uint64_t batch_id, const std::vector<message>& batch) {
     const auto id = std::to_string(batch_id);
     const auto dedup_key = fmt::format("wshub:batch:{}:{}", node_, batch_id);
     std::vector<std::string> bodies;
@@ -166,13 +179,31 @@ asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<mes
 
     auto delay = std::chrono::milliseconds(100);
     while (!stopped_) {
+        if (!subscriber_up_.load()) {
+            // Redis publishes to whoever is subscribed at that moment: sent before this node's
+            // subscription is back (after an outage, or at start), the batch would not come back
+            // to its clients. It waits, like the rest of the inbox behind it.
+            publish_backoff_.expires_after(std::chrono::milliseconds(20));
+            co_await publish_backoff_.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (co_await task_group::requested_stop() != asio::cancellation_type::none) break;
+            continue;
+        }
         try {
             const auto replies = co_await on_publisher(command, 1);
-            publisher_failing_.store(false);
-            if (replies.front().is_error())
-                spdlog::error("bus: Redis refused a batch of {} messages: {}", batch.size(),
-                              replies.front().text);
-            co_return true; // published, or refused for good (a retry would be refused again)
+            const auto& reply = replies.front();
+            if (!reply.is_error()) {
+                publisher_failing_.store(false);
+                co_return outcome::published;
+            }
+            if (!passing_refusal(reply.text)) {
+                publisher_failing_.store(false);
+                spdlog::error("bus: Redis refused a batch of {} messages: {}", batch.size(), reply.text);
+                co_return outcome::refused;
+            }
+            // The bus cannot carry messages until Redis takes them again: /readyz says so.
+            if (!publisher_failing_.exchange(true))
+                spdlog::error("bus: Redis at {} refuses to take messages ({}); retrying",
+                              endpoint_.describe(), reply.text);
         } catch (const std::exception& e) {
             if (stopped_) break;
             if (!publisher_failing_.exchange(true)) {
@@ -185,7 +216,7 @@ asio::awaitable<bool> bus::publish(std::uint64_t batch_id, const std::vector<mes
         if (co_await task_group::requested_stop() != asio::cancellation_type::none) break;
         if (!co_await back_off(publish_backoff_, delay)) break;
     }
-    co_return false;
+    co_return outcome::stopped;
 }
 
 asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
@@ -347,6 +378,7 @@ asio::awaitable<std::optional<bus_event>> bus::receive() {
                 for (const auto& c : confirmed)
                     if (c.is_error()) throw redis_error(c.text);
                 subscribed_ = true;
+                subscribe_failing_ = false;
                 subscriber_up_.store(true);
                 delay = std::chrono::milliseconds(100);
                 spdlog::info("bus: subscribed to Redis at {}, epoch {}", endpoint_.describe(),
@@ -363,7 +395,11 @@ asio::awaitable<std::optional<bus_event>> bus::receive() {
                 reconnects_.fetch_add(1);
                 spdlog::warn("bus: subscription to Redis at {} lost ({}); resubscribing",
                              endpoint_.describe(), e.what());
+            } else if (!subscribe_failing_) { // the first attempt (at start) failed
+                spdlog::warn("bus: cannot subscribe to Redis at {} ({}); retrying", endpoint_.describe(),
+                             e.what());
             }
+            subscribe_failing_ = true;
             subscribed_ = false;
             subscriber_.reset();
         }

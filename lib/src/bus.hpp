@@ -57,11 +57,17 @@ class bus {
         std::size_t history_size, std::chrono::seconds history_ttl);
 
     // Publishes `batch` as this node's batch `batch_id`: one round trip. While Redis is
-    // unreachable it retries with backoff (the inbox fills behind it, and the readers wait);
-    // a retry of a batch Redis already took is recognised and not published twice. False once
-    // stop() was called, or the server's stop came while Redis was away.
+    // unreachable, refuses for a while (out of memory, a read-only replica, a failed snapshot,
+    // loading, busy), or this node is not subscribed (the batch would not come back to it), it
+    // retries with backoff (the inbox fills behind it, and the readers wait); a retry of a batch
+    // Redis already took is recognised and not published twice.
+    enum class outcome {
+        published,
+        refused, // for good (a retry would be refused again): the batch is lost
+        stopped, // stop() was called, or the server's stop came while Redis was away
+    };
     // Sender thread, inside the server's task group; cancellation: stop(), the group's stop.
-    boost::asio::awaitable<bool> publish(std::uint64_t batch_id, const std::vector<message>& batch);
+    boost::asio::awaitable<outcome> publish(std::uint64_t batch_id, const std::vector<message>& batch);
 
     // The next batch any node published, or, right after each (re)subscription, an
     // announcement of the epoch and every stream's last seq, whose messages are what Redis keeps
@@ -132,6 +138,7 @@ class bus {
     bool stopped_ = false;
     std::atomic<bool> publisher_failing_{false}; // its last attempt failed
     std::atomic<bool> subscriber_up_{false};
+    bool subscribe_failing_ = false; // the last attempt to subscribe failed (logged once a streak)
     std::atomic<std::uint64_t> reconnects_{0};
 };
 

@@ -142,7 +142,8 @@ asio::awaitable<void> hub::dispatch(std::vector<message>& batch) {
             waiting.messages.push_back({i, std::move(batch[i].receipt), std::move(batch[i].outcome),
                                         batch[i].outcome_index, batch[i].accepted});
     if (!waiting.messages.empty()) pending_.push_back(std::move(waiting));
-    if (!co_await bus_->publish(id, batch)) { // stopped: it will not come back
+    // Refused for good or given up at a stop: it will not come back.
+    if (co_await bus_->publish(id, batch) != bus::outcome::published) {
         own_batches_back_ = std::max(own_batches_back_, id);
         while (!pending_.empty() && pending_.back().id >= id) {
             report_lost(pending_.back());

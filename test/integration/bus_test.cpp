@@ -1,7 +1,8 @@
 // Two wshub nodes over a real redis-server (the --redis bus), clients on both, over loopback:
 // broadcast, targeted push and channels across nodes, the same seq numbers on every node,
-// presence and disconnect answered for every node, recovery on the other node, and Redis killed
-// and restarted mid-stream.
+// presence and disconnect answered for every node, recovery on the other node, Redis killed
+// and restarted mid-stream (what clients sent meanwhile published once the node is subscribed
+// again), and Redis refusing batches for a while (they wait) or for good (the call gets 503).
 #include "http_client.hpp"
 #include "json_frames.hpp"
 #include "raw_connection.hpp"
@@ -13,7 +14,9 @@
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace json = boost::json;
@@ -247,6 +250,69 @@ BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing
     BOOST_TEST(m.at("data").as_string() == "after");
     BOOST_TEST(seq_of(m) == after.at("id").to_number<std::uint64_t>());
     BOOST_TEST(payloads_before_pong(c).empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(messages_sent_during_an_outage_come_back_when_redis_returns, two_nodes) {
+    raw_connection c(io);
+    c.upgrade_ok(a.port(), "/im?user_id=alice&envelope=json");
+    BOOST_TEST(read_json(c).at("type").as_string() == "join");
+    redis.kill();
+    BOOST_REQUIRE(a.wait_for_log("bus: subscription to Redis").has_value());
+    // They wait in the node's inbox, and go out once the node is subscribed again: published
+    // before that, Redis would have sent them to nobody.
+    std::string five;
+    for (int i = 1; i <= 5; ++i)
+        five += client_frame(op_text, "during " + std::to_string(i));
+    c.send(five);
+    redis.restart();
+    std::vector<std::string> received;
+    for (int frames = 0; received.size() < 5 && frames < 10; ++frames) {
+        const auto f = c.read_frame();
+        if (f.opcode != op_text) continue; // a keepalive ping while Redis restarts
+        const auto o = json::parse(f.payload).as_object();
+        if (o.contains("data")) received.emplace_back(o.at("data").as_string());
+    }
+    BOOST_TEST(received ==
+                   (std::vector<std::string>{"during 1", "during 2", "during 3", "during 4", "during 5"}),
+               boost::test_tools::per_element());
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_redis_refuses_for_a_while_waits_and_is_published_when_it_takes_it,
+                        two_nodes) {
+    raw_connection c(io);
+    c.upgrade_ok(b.port(), "/im?user_id=alice&envelope=json");
+    BOOST_TEST(read_json(c).at("type").as_string() == "join");
+    // Over maxmemory, Redis refuses the publish script ("OOM ..."): the bus is down, and the call
+    // waits for Redis to take the message rather than answering for one that went nowhere.
+    BOOST_REQUIRE(!redis_command(redis.port(), {"CONFIG", "SET", "maxmemory", "1"}).is_error());
+    std::optional<http_response> answer; // written by the caller's thread, read after its join
+    std::thread caller([&, port = a.port()] {
+        try {
+            answer = http_post(port, "/api/publish", R"({"data": "held"})");
+        } catch (const std::exception&) { // no answer within the wait: checked below
+        }
+    });
+    BOOST_TEST(a.wait_for_log("refuses to take messages (OOM").has_value());
+    BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 503u);
+    BOOST_TEST(http_post(a.port(), "/api/publish", R"({"data": "refused"})").result_int() == 503u);
+    BOOST_REQUIRE(!redis_command(redis.port(), {"CONFIG", "SET", "maxmemory", "0"}).is_error());
+    caller.join();
+    BOOST_REQUIRE(answer.has_value());
+    BOOST_TEST(answer->result_int() == 200u);
+    const auto m = read_json(c);
+    BOOST_TEST(m.at("data").as_string() == "held");
+    BOOST_TEST(seq_of(m) == json::parse(answer->body()).at("id").to_number<std::uint64_t>());
+    BOOST_TEST(http_get(a.port(), "/readyz").result_int() == 200u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_batch_redis_refuses_for_good_gets_a_503_not_an_id, two_nodes) {
+    // A key of another type where the counters live: the publish script fails, and would again.
+    BOOST_REQUIRE(!redis_command(redis.port(), {"SET", "wshub:seq", "not a hash"}).is_error());
+    const auto r = http_post(a.port(), "/api/publish", R"({"data": "lost"})");
+    BOOST_TEST(r.result_int() == 503u);
+    BOOST_TEST(r.body().find("lost 1 of 1 messages") != std::string::npos, r.body());
+    BOOST_REQUIRE(!redis_command(redis.port(), {"DEL", "wshub:seq"}).is_error());
+    BOOST_TEST(publish(a.port(), R"({"data": "taken"})").at("id").to_number<std::uint64_t>() >= 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
