@@ -45,9 +45,13 @@ end
 local keep = tonumber(ARGV[5])
 local n = (#ARGV - 6) / 2
 -- Kept entries carry an order across every stream, so that a node that takes them replays in
--- the order they were published.
+-- the order they were published, and Redis's time, so that it takes none older than the ttl.
 local order = 0
-if keep > 0 then order = redis.call('INCRBY', 'wshub:order', n) - n end
+local now = 0
+if keep > 0 then
+  order = redis.call('INCRBY', 'wshub:order', n) - n
+  now = redis.call('TIME')[1]
+end
 local out = {'W1 ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. n .. '\n'}
 local kept = {}
 for i = 1, n do
@@ -57,7 +61,7 @@ for i = 1, n do
   local entry = string.format('%d %d\n', seq, #body) .. body
   out[#out + 1] = entry
   if keep > 0 then
-    redis.call('RPUSH', 'wshub:history:' .. stream, string.format('%d ', order + i) .. entry)
+    redis.call('RPUSH', 'wshub:history:' .. stream, string.format('%d %s ', order + i, now) .. entry)
     kept[stream] = true
   end
 end
@@ -70,8 +74,9 @@ return 1
 )lua";
 
 // The epoch (the proposed one, if Redis has none), every stream's counter, and what each stream's
-// list keeps, in one atomic step. KEYS: epoch, seq counters. ARGV: proposed epoch.
-// Returns {epoch, {stream, seq, ...}, {"<order> <entry>", ...} per stream in the same order}.
+// list keeps that is not older than the ttl, in one atomic step. KEYS: epoch, seq counters.
+// ARGV: proposed epoch, history ttl (seconds).
+// Returns {epoch, {stream, seq, ...}, {"<order> <time> <entry>", ...} per stream in the same order}.
 constexpr std::string_view positions_script = R"lua(
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   for _, stream in ipairs(redis.call('HKEYS', KEYS[2])) do
@@ -81,8 +86,14 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
 end
 local counters = redis.call('HGETALL', KEYS[2])
 local out = {redis.call('GET', KEYS[1]), counters}
+local oldest = tonumber(redis.call('TIME')[1]) - tonumber(ARGV[2])
 for i = 1, #counters, 2 do
-  out[#out + 1] = redis.call('LRANGE', 'wshub:history:' .. counters[i], 0, -1)
+  local fresh = {}
+  for _, entry in ipairs(redis.call('LRANGE', 'wshub:history:' .. counters[i], 0, -1)) do
+    local time = tonumber(string.match(entry, '^%d+ (%d+) '))
+    if time and time >= oldest then fresh[#fresh + 1] = entry end
+  end
+  out[#out + 1] = fresh
 end
 return out
 )lua";
@@ -222,8 +233,8 @@ asio::awaitable<bus::outcome> bus::publish(std::uint64_t batch_id, const std::ve
 asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
     std::string command;
     const auto proposed_epoch = fresh_epoch();
-    redis_protocol::append_command(command,
-                                   {"EVAL", positions_script, "2", epoch_key, seq_key, proposed_epoch});
+    redis_protocol::append_command(
+        command, {"EVAL", positions_script, "2", epoch_key, seq_key, proposed_epoch, history_ttl_});
     const auto replies = co_await c.execute(command, 1, exchange_timeout);
     const auto& results = replies.front();
     if (results.type != redis_reply::kind::array || results.elements.size() < 2 ||
@@ -245,13 +256,15 @@ asio::awaitable<bus_batch> bus::current_positions(redis_connection& c) {
         // The stream's history, oldest first; only what the counter has numbered, in order.
         std::uint64_t previous = 0;
         for (const auto& kept : results.elements[2 + i / 2].elements) {
+            // "<order> <time> <entry>": the script checked the time.
             const std::string_view text = kept.text;
             std::uint64_t order = 0;
             const auto space = text.find(' ');
-            if (space == std::string_view::npos ||
+            const auto entry_at = space == std::string_view::npos ? space : text.find(' ', space + 1);
+            if (entry_at == std::string_view::npos ||
                 std::from_chars(text.data(), text.data() + space, order).ec != std::errc{})
                 continue;
-            auto m = decode_bus_entry(text.substr(space + 1));
+            auto m = decode_bus_entry(text.substr(entry_at + 1));
             if (!m || m->seq > seq || m->seq <= previous ||
                 m->target.channel != announcement.positions.back().first)
                 continue;

@@ -11,6 +11,7 @@
 #include "wshub_process.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/test/unit_test.hpp>
 #include <csignal>
@@ -205,6 +206,55 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis) {
         }
         BOOST_TEST(replayed == (std::vector<std::string>{"missed 1", "missed 2", "missed 3"}),
                    boost::test_tools::per_element());
+        BOOST_TEST(payloads_before_pong(c).empty());
+    }
+    for (auto* node : {&a, &b}) {
+        node->terminate();
+        BOOST_CHECK(node->wait_exit() == 0);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_nothing_older_than_the_ttl) {
+    test_io io;
+    redis_process redis;
+    wshub_process a(wshub_args(2, {"--redis=" + redis.url()}));
+    BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+    const auto [epoch, seen] = alice_sees_one_message(io, a.port());
+    publish(a.port(), R"({"data": "stale-message"})");
+    const auto fresh = publish(a.port(), R"({"data": "fresh-message"})").at("id").to_number<std::uint64_t>();
+
+    // Kept entries are "<order> <time> <entry>": the stale one is made two hours old, past the
+    // default --history-ttl (five minutes), as if it had been published then.
+    const std::string list = "wshub:history:*";
+    const auto kept = redis_command(redis.port(), {"LRANGE", list, "0", "-1"});
+    bool aged = false;
+    for (std::size_t i = 0; i < kept.elements.size(); ++i) {
+        const auto& entry = kept.elements[i].text;
+        if (entry.find("stale-message") == std::string::npos) continue;
+        const auto order_end = entry.find(' ');
+        const auto time_end = entry.find(' ', order_end + 1);
+        const auto time = std::stoll(entry.substr(order_end + 1, time_end - order_end - 1));
+        BOOST_REQUIRE_MESSAGE(time > 1'600'000'000, "no time in the kept entry: " << entry.substr(0, 40));
+        const auto old =
+            entry.substr(0, order_end + 1) + std::to_string(time - 7200) + entry.substr(time_end);
+        BOOST_REQUIRE(!redis_command(redis.port(), {"LSET", list, std::to_string(i), old}).is_error());
+        aged = true;
+    }
+    BOOST_REQUIRE(aged);
+
+    wshub_process b(wshub_args(2, {"--redis=" + redis.url()}));
+    BOOST_REQUIRE(b.wait_for_log("bus: subscribed to Redis").has_value());
+    {
+        raw_connection c(io);
+        c.upgrade_ok(b.port(),
+                     "/im?user_id=alice&envelope=json&since=" + std::to_string(seen) + "&epoch=" + epoch);
+        BOOST_TEST(read_json(c).at("epoch").as_string() == epoch);
+        const auto gap = read_json(c);
+        BOOST_REQUIRE_MESSAGE(gap.contains("type"),
+                              "the stale message was replayed: " << json::serialize(gap));
+        BOOST_TEST(gap.at("type").as_string() == "gap");
+        BOOST_TEST(gap.at("oldest").to_number<std::uint64_t>() == fresh);
+        BOOST_TEST(read_json(c).at("data").as_string() == "fresh-message");
         BOOST_TEST(payloads_before_pong(c).empty());
     }
     for (auto* node : {&a, &b}) {
