@@ -24,13 +24,16 @@ constexpr std::string_view seq_key = "wshub:seq";
 constexpr std::chrono::milliseconds exchange_timeout{5000};
 
 // Numbers and publishes one batch atomically, and keeps the last messages of each stream in a
-// list (wshub:history:<stream>, at most --history-size of them, expiring after --history-ttl
-// without a new one), from which a node that starts takes its history. A batch id already seen
+// list (wshub:history:<stream>, at most --history-size of them and --history-bytes of entries,
+// counted in wshub:history-bytes:<stream>, both expiring after --history-ttl without a new one),
+// from which a node that starts takes its history. A message larger than the byte limit is not
+// kept, and neither is what came before it: a list never has a hole. A batch id already seen
 // (a retry after a lost reply) is not published again. A missing epoch means Redis lost its data
 // (or is new): the proposed one is set, and the counters and lists start again, so old positions
 // are recognised as stale.
 // KEYS: epoch, seq counters, the batch's dedup key. ARGV: proposed epoch, node, batch id, bus
-// channel, history size, history ttl (seconds), then a stream name and a body per message.
+// channel, history size, history ttl (seconds), history bytes, then a stream name and a body per
+// message.
 constexpr std::string_view publish_script = R"lua(
 if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', 600) then return 0 end
 local epoch = redis.call('GET', KEYS[1])
@@ -38,12 +41,13 @@ if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   for _, stream in ipairs(redis.call('HKEYS', KEYS[2])) do
-    redis.call('DEL', 'wshub:history:' .. stream)
+    redis.call('DEL', 'wshub:history:' .. stream, 'wshub:history-bytes:' .. stream)
   end
   redis.call('DEL', KEYS[2])
 end
 local keep = tonumber(ARGV[5])
-local n = (#ARGV - 6) / 2
+local keep_bytes = tonumber(ARGV[7])
+local n = (#ARGV - 7) / 2
 -- Kept entries carry an order across every stream, so that a node that takes them replays in
 -- the order they were published, and Redis's time, so that it takes none older than the ttl.
 local order = 0
@@ -55,19 +59,31 @@ end
 local out = {'W1 ' .. epoch .. ' ' .. ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. n .. '\n'}
 local kept = {}
 for i = 1, n do
-  local stream = ARGV[5 + 2 * i]
-  local body = ARGV[6 + 2 * i]
+  local stream = ARGV[6 + 2 * i]
+  local body = ARGV[7 + 2 * i]
   local seq = redis.call('HINCRBY', KEYS[2], stream, 1)
   local entry = string.format('%d %d\n', seq, #body) .. body
   out[#out + 1] = entry
   if keep > 0 then
-    redis.call('RPUSH', 'wshub:history:' .. stream, string.format('%d %s ', order + i, now) .. entry)
-    kept[stream] = true
+    local list, bytes = 'wshub:history:' .. stream, 'wshub:history-bytes:' .. stream
+    local item = string.format('%d %s ', order + i, now) .. entry
+    if #item > keep_bytes then
+      redis.call('DEL', list, bytes)
+    else
+      redis.call('RPUSH', list, item)
+      local total = redis.call('INCRBY', bytes, #item)
+      local length = redis.call('LLEN', list)
+      while length > keep or total > keep_bytes do
+        total = redis.call('DECRBY', bytes, #redis.call('LPOP', list))
+        length = length - 1
+      end
+      kept[stream] = true
+    end
   end
 end
 for stream in pairs(kept) do
-  redis.call('LTRIM', 'wshub:history:' .. stream, -keep, -1)
   redis.call('EXPIRE', 'wshub:history:' .. stream, ARGV[6])
+  redis.call('EXPIRE', 'wshub:history-bytes:' .. stream, ARGV[6])
 end
 redis.call('PUBLISH', ARGV[4], table.concat(out))
 return 1
@@ -80,7 +96,7 @@ return 1
 constexpr std::string_view positions_script = R"lua(
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   for _, stream in ipairs(redis.call('HKEYS', KEYS[2])) do
-    redis.call('DEL', 'wshub:history:' .. stream)
+    redis.call('DEL', 'wshub:history:' .. stream, 'wshub:history-bytes:' .. stream)
   end
   redis.call('DEL', KEYS[2])
 end
@@ -108,12 +124,13 @@ std::string fresh_epoch() {
 } // namespace
 
 bus::bus(const asio::any_io_executor& ex, redis_endpoint ep, std::string node_id, std::size_t history_size,
-         std::chrono::seconds history_ttl)
+         std::size_t history_bytes, std::chrono::seconds history_ttl)
     : ex_(ex)
     , endpoint_(std::move(ep))
     , node_(std::move(node_id))
     , history_size_(std::to_string(history_size))
     , history_ttl_(std::to_string(std::max<long long>(1, history_ttl.count())))
+    , history_bytes_(std::to_string(history_bytes))
     , publisher_lock_(ex, 1)
     , answer_channel_(fmt::format("wshub:answer:{}", node_))
     , publish_backoff_(ex)
@@ -177,9 +194,9 @@ asio::awaitable<bus::outcome> bus::publish(std::uint64_t batch_id, const std::ve
     for (const auto& m : batch)
         bodies.push_back(encode_bus_body(m));
     const auto proposed_epoch = fresh_epoch();
-    std::vector<std::string_view> args{"EVAL",        publish_script, "3",   epoch_key, seq_key,
-                                       dedup_key,     proposed_epoch, node_, id,        bus_channel,
-                                       history_size_, history_ttl_};
+    std::vector<std::string_view> args{"EVAL",        publish_script, "3",           epoch_key, seq_key,
+                                       dedup_key,     proposed_epoch, node_,         id,        bus_channel,
+                                       history_size_, history_ttl_,   history_bytes_};
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& channel = batch[i].target.channel;
         args.push_back(channel.empty() ? all_clients_stream_key : std::string_view(channel));

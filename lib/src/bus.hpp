@@ -52,9 +52,10 @@ class bus {
   public:
     // If Redis has no epoch yet (the first node, or Redis lost its data), the bus sets a fresh
     // one, and the counters start again. Redis keeps the last `history_size` messages of each
-    // stream, for `history_ttl` after its last one, for the nodes that start later.
+    // stream, `history_bytes` of them at most, for `history_ttl` after its last one, for the
+    // nodes that start later.
     bus(const boost::asio::any_io_executor& ex, redis_endpoint ep, std::string node_id,
-        std::size_t history_size, std::chrono::seconds history_ttl);
+        std::size_t history_size, std::size_t history_bytes, std::chrono::seconds history_ttl);
 
     // Publishes `batch` as this node's batch `batch_id`: one round trip. While Redis is
     // unreachable, refuses for a while (out of memory, a read-only replica, a failed snapshot,
@@ -119,6 +120,7 @@ class bus {
     std::string node_;
     std::string history_size_; // the publish script's arguments
     std::string history_ttl_;
+    std::string history_bytes_;
     std::optional<redis_connection> publisher_;
     // Held (full) while an exchange runs on the publishing connection.
     boost::asio::experimental::channel<void(boost::system::error_code)> publisher_lock_;

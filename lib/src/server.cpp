@@ -57,7 +57,7 @@ struct server::impl {
         const auto node = fmt::format("{:08x}", random());
         spdlog::info("bus: node {} uses Redis at {}", node, endpoint.describe());
         return std::make_unique<bus>(main_context().get_executor(), std::move(endpoint), node,
-                                     state.cfg.history_size, state.cfg.history_ttl);
+                                     state.cfg.history_size, state.cfg.history_bytes, state.cfg.history_ttl);
     }
 
     // Waits for the stop request, then stops the two task groups with one deadline:

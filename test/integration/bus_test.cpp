@@ -263,6 +263,37 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_nothing_older_than_the_ttl) 
     }
 }
 
+BOOST_AUTO_TEST_CASE(redis_keeps_no_more_than_history_bytes_of_a_stream) {
+    test_io io;
+    redis_process redis;
+    wshub_process a(wshub_args(1, {"--redis=" + redis.url(), "--history-bytes", "4096"}));
+    BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+    const std::string list = "wshub:history:*";
+    auto kept_bytes = [&] {
+        std::size_t total = 0;
+        for (const auto& e : redis_command(redis.port(), {"LRANGE", list, "0", "-1"}).elements)
+            total += e.text.size();
+        return total;
+    };
+    const std::string kilobyte(1000, 'k');
+    for (int i = 0; i < 10; ++i)
+        publish(a.port(), R"({"data": ")" + kilobyte + R"("})");
+    // Three entries of a kilobyte and their headers fit in 4096 bytes; the others were dropped,
+    // oldest first.
+    const auto length = redis_command(redis.port(), {"LLEN", list}).integer;
+    BOOST_TEST(length == 3);
+    BOOST_TEST(kept_bytes() <= 4096u);
+    BOOST_TEST(redis_command(redis.port(), {"GET", "wshub:history-bytes:*"}).text ==
+               std::to_string(kept_bytes()));
+    // A message over the limit is not kept, nor what came before it: the list has no hole.
+    publish(a.port(), R"({"data": ")" + std::string(5000, 'x') + R"("})");
+    BOOST_TEST(redis_command(redis.port(), {"LLEN", list}).integer == 0);
+    publish(a.port(), R"({"data": "small"})");
+    BOOST_TEST(redis_command(redis.port(), {"LLEN", list}).integer == 1);
+    a.terminate();
+    BOOST_CHECK(a.wait_exit() == 0);
+}
+
 BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing_and_reports_the_gap,
                         two_nodes) {
     raw_connection c(io);
