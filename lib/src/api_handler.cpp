@@ -29,7 +29,7 @@ http_reply error_reply(const api_error& e) {
 }
 
 http_reply bus_unreachable() {
-    return error_reply({503, "the message bus (Redis) is unreachable; retry later"});
+    return error_reply({503, "the message bus (Redis) is unreachable or refusing messages; retry later"});
 }
 
 asio::awaitable<http_reply> publish(server_state& state, std::string_view body) {

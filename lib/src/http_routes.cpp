@@ -95,7 +95,7 @@ route_decision route(const http_request_view& req) {
         if (!read_only) return get_only(path);
         if (path == "/readyz" && req.draining) return reply(503, "not ready: shutting down");
         if (path == "/readyz" && req.bus_down)
-            return reply(503, "not ready: the message bus (Redis) is unreachable");
+            return reply(503, "not ready: the message bus (Redis) is unreachable or refusing messages");
         return reply(200, path == "/healthz" ? "ok" : "ready");
     }
     if (path.starts_with("/api/")) return route_api(req, path, url);

@@ -40,8 +40,8 @@ class hub {
         const std::vector<std::unique_ptr<shard>>& shards, std::unique_ptr<bus> message_bus = nullptr);
     ~hub();
 
-    // With a bus: Redis is unreachable, so nothing this node takes in goes out (for /readyz and
-    // the publish API). Any thread.
+    // With a bus: Redis is unreachable (or refuses to take messages), so nothing this node takes in goes out
+    // (for /readyz and the publish API). Any thread.
     bool bus_down() const noexcept;
     // With a bus, its state for /metrics (nothing without one). Any thread.
     std::optional<metrics_snapshot::bus_state> bus_state() const noexcept;
