@@ -71,28 +71,30 @@ std::uint16_t violation_code(std::string_view bytes, inflater* z, std::size_t ma
 BOOST_AUTO_TEST_SUITE(permessage_deflate_negotiation)
 
 BOOST_AUTO_TEST_CASE(plain_and_browser_offers_are_accepted) {
-    BOOST_TEST(accepts_permessage_deflate("permessage-deflate"));
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate").has_value());
     // What Chromium and Firefox send.
-    BOOST_TEST(accepts_permessage_deflate("permessage-deflate; client_max_window_bits"));
-    BOOST_TEST(accepts_permessage_deflate("permessage-deflate; client_max_window_bits=10"));
-    BOOST_TEST(accepts_permessage_deflate("permessage-deflate; server_no_context_takeover; "
-                                          "client_no_context_takeover; server_max_window_bits=15"));
-    BOOST_TEST(accepts_permessage_deflate("Permessage-Deflate; Server_Max_Window_Bits=\"15\""));
-    BOOST_TEST(accepts_permessage_deflate("permessage-deflate ;client_max_window_bits = 9,, x-other"));
-    // Other extensions are passed over; the first acceptable offer of ours counts.
-    BOOST_TEST(accepts_permessage_deflate("x-webkit-deflate-frame, permessage-deflate"));
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; client_max_window_bits").has_value());
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; client_max_window_bits=10").has_value());
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; server_no_context_takeover; "
+                                         "client_no_context_takeover; server_max_window_bits=15")
+                   .has_value());
+    BOOST_TEST(permessage_deflate_answer("Permessage-Deflate; Server_Max_Window_Bits=\"15\"").has_value());
     BOOST_TEST(
-        accepts_permessage_deflate("permessage-deflate; server_max_window_bits=10, permessage-deflate"));
+        permessage_deflate_answer("permessage-deflate ;client_max_window_bits = 9,, x-other").has_value());
+    // Other extensions are passed over; the first acceptable offer of ours counts.
+    BOOST_TEST(permessage_deflate_answer("x-webkit-deflate-frame, permessage-deflate").has_value());
+    BOOST_TEST(permessage_deflate_answer("permessage-deflate; server_max_window_bits=10, permessage-deflate")
+                   .has_value());
 }
 
 BOOST_AUTO_TEST_CASE(offers_wshub_cannot_honour_are_declined) {
-    BOOST_TEST(!accepts_permessage_deflate(""));
-    BOOST_TEST(!accepts_permessage_deflate("x-webkit-deflate-frame"));
-    BOOST_TEST(!accepts_permessage_deflate("deflate-stream"));
+    BOOST_TEST(!permessage_deflate_answer(""));
+    BOOST_TEST(!permessage_deflate_answer("x-webkit-deflate-frame"));
+    BOOST_TEST(!permessage_deflate_answer("deflate-stream"));
     // A smaller window for our compressor than the 15 bits it uses.
     for (const char* bits : {"8", "9", "14"})
         BOOST_TEST(
-            !accepts_permessage_deflate(std::string("permessage-deflate; server_max_window_bits=") + bits),
+            !permessage_deflate_answer(std::string("permessage-deflate; server_max_window_bits=") + bits),
             bits);
     // Unknown parameters, parameters twice, values that are not allowed.
     for (const char* offer : {
@@ -117,7 +119,7 @@ BOOST_AUTO_TEST_CASE(offers_wshub_cannot_honour_are_declined) {
              "permessage-deflate;",
              "permessage-deflate, x; y=",
          })
-        BOOST_TEST(!accepts_permessage_deflate(offer), offer);
+        BOOST_TEST(!permessage_deflate_answer(offer), offer);
 }
 
 BOOST_AUTO_TEST_CASE(an_offer_that_names_the_server_window_gets_it_answered) {

@@ -28,10 +28,6 @@ namespace wshub {
 // only by answering it (RFC 7692 section 7.1.2.1), and clients fail a 101 that leaves it out.
 std::optional<std::string_view> permessage_deflate_answer(std::string_view offered_extensions);
 
-inline bool accepts_permessage_deflate(std::string_view offered_extensions) {
-    return permessage_deflate_answer(offered_extensions).has_value();
-}
-
 // Compresses messages with a raw deflate stream reset for each one: the payload of a frame with
 // RSV1 set (RFC 7692 section 7.2.1: flushed with Z_SYNC_FLUSH, the trailing 00 00 ff ff removed).
 class deflater {
