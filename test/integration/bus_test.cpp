@@ -46,6 +46,43 @@ struct two_nodes {
     wshub_process b;
 };
 
+// One node on Redis, and a second one that the test starts later (start_second()), when Redis
+// already keeps what the first published.
+struct node_then_another {
+    explicit node_then_another(std::vector<std::string> first_args = {})
+        : a(node_args(std::move(first_args))) {
+        BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+    }
+    wshub_process& start_second() {
+        b.emplace(node_args({}));
+        BOOST_REQUIRE(b->wait_for_log("bus: subscribed to Redis").has_value());
+        return *b;
+    }
+    void teardown() {
+        for (auto* node : {&a, b ? &*b : nullptr}) {
+            if (!node) continue;
+            node->terminate();
+            BOOST_CHECK_MESSAGE(node->wait_exit() == 0, "a wshub node did not exit cleanly");
+        }
+    }
+
+    test_io io;
+    redis_process redis;
+    wshub_process a;
+    std::optional<wshub_process> b;
+
+  private:
+    std::vector<std::string> node_args(std::vector<std::string> extra) {
+        extra.insert(extra.begin(), "--redis=" + redis.url());
+        return wshub_args(2, std::move(extra));
+    }
+};
+
+struct small_history_node : node_then_another {
+    small_history_node()
+        : node_then_another({"--history-bytes", "4096"}) {}
+};
+
 json::object publish(std::uint16_t port, const std::string& body) {
     return publish_api(port, body).as_object();
 }
@@ -177,11 +214,7 @@ BOOST_FIXTURE_TEST_CASE(a_client_recovers_on_the_other_node, two_nodes) {
     BOOST_TEST(payloads_before_pong(c).empty());
 }
 
-BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis) {
-    test_io io;
-    redis_process redis;
-    wshub_process a(wshub_args(2, {"--redis=" + redis.url()}));
-    BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+BOOST_FIXTURE_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis, node_then_another) {
     const auto [epoch, seen] = alice_sees_one_message(io, a.port());
     publish(a.port(), R"({"data": "missed 1"})");
     publish(a.port(), R"({"data": "for bob", "user_ids": ["bob"]})");
@@ -190,12 +223,11 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis) {
 
     // Node B starts after all of it, and still replays it from what Redis keeps, in the order it
     // was published across the streams.
-    wshub_process b(wshub_args(2, {"--redis=" + redis.url()}));
-    BOOST_REQUIRE(b.wait_for_log("bus: subscribed to Redis").has_value());
+    const auto& later = start_second();
     {
         raw_connection c(io);
-        c.upgrade_ok(b.port(), "/im?user_id=alice&envelope=json&channels=news&since=" + std::to_string(seen) +
-                                   ",news:0&epoch=" + epoch);
+        c.upgrade_ok(later.port(), "/im?user_id=alice&envelope=json&channels=news&since=" +
+                                       std::to_string(seen) + ",news:0&epoch=" + epoch);
         const auto join = read_json(c);
         BOOST_TEST(join.at("epoch").as_string() == epoch);
         std::vector<std::string> replayed;
@@ -208,17 +240,9 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_its_history_from_redis) {
                    boost::test_tools::per_element());
         BOOST_TEST(payloads_before_pong(c).empty());
     }
-    for (auto* node : {&a, &b}) {
-        node->terminate();
-        BOOST_CHECK(node->wait_exit() == 0);
-    }
 }
 
-BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_nothing_older_than_the_ttl) {
-    test_io io;
-    redis_process redis;
-    wshub_process a(wshub_args(2, {"--redis=" + redis.url()}));
-    BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+BOOST_FIXTURE_TEST_CASE(a_node_that_starts_later_takes_nothing_older_than_the_ttl, node_then_another) {
     const auto [epoch, seen] = alice_sees_one_message(io, a.port());
     publish(a.port(), R"({"data": "stale-message"})");
     const auto fresh = publish(a.port(), R"({"data": "fresh-message"})").at("id").to_number<std::uint64_t>();
@@ -242,11 +266,10 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_nothing_older_than_the_ttl) 
     }
     BOOST_REQUIRE(aged);
 
-    wshub_process b(wshub_args(2, {"--redis=" + redis.url()}));
-    BOOST_REQUIRE(b.wait_for_log("bus: subscribed to Redis").has_value());
+    const auto& later = start_second();
     {
         raw_connection c(io);
-        c.upgrade_ok(b.port(),
+        c.upgrade_ok(later.port(),
                      "/im?user_id=alice&envelope=json&since=" + std::to_string(seen) + "&epoch=" + epoch);
         BOOST_TEST(read_json(c).at("epoch").as_string() == epoch);
         const auto gap = read_json(c);
@@ -257,17 +280,9 @@ BOOST_AUTO_TEST_CASE(a_node_that_starts_later_takes_nothing_older_than_the_ttl) 
         BOOST_TEST(read_json(c).at("data").as_string() == "fresh-message");
         BOOST_TEST(payloads_before_pong(c).empty());
     }
-    for (auto* node : {&a, &b}) {
-        node->terminate();
-        BOOST_CHECK(node->wait_exit() == 0);
-    }
 }
 
-BOOST_AUTO_TEST_CASE(redis_keeps_no_more_than_history_bytes_of_a_stream) {
-    test_io io;
-    redis_process redis;
-    wshub_process a(wshub_args(1, {"--redis=" + redis.url(), "--history-bytes", "4096"}));
-    BOOST_REQUIRE(a.wait_for_log("bus: subscribed to Redis").has_value());
+BOOST_FIXTURE_TEST_CASE(redis_keeps_no_more_than_history_bytes_of_a_stream, small_history_node) {
     const std::string list = "wshub:history:*";
     auto kept_bytes = [&] {
         std::size_t total = 0;
@@ -290,8 +305,6 @@ BOOST_AUTO_TEST_CASE(redis_keeps_no_more_than_history_bytes_of_a_stream) {
     BOOST_TEST(redis_command(redis.port(), {"LLEN", list}).integer == 0);
     publish(a.port(), R"({"data": "small"})");
     BOOST_TEST(redis_command(redis.port(), {"LLEN", list}).integer == 1);
-    a.terminate();
-    BOOST_CHECK(a.wait_exit() == 0);
 }
 
 BOOST_FIXTURE_TEST_CASE(redis_killed_and_restarted_mid_stream_duplicates_nothing_and_reports_the_gap,
