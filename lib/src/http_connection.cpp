@@ -13,7 +13,9 @@
 #include "wshub/websocket_handshake.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -40,6 +42,28 @@ namespace wshub {
 namespace {
 
 constexpr std::size_t max_request_header = std::size_t{8} * 1024;
+
+// How long a connection that wshub ends after an answer is still read before it is closed: long
+// enough for a client to read the answer and close its side.
+constexpr std::chrono::seconds lingering_close_limit{2};
+
+// Ends the connection after its last answer (a lingering close, as RFC 9112 section 9.6 asks).
+// The write side is shut at once, so a FIN follows the answer; what the client still sends is read
+// and dropped until it closes its side, or for lingering_close_limit at most. Closed with the
+// client's bytes unread, the kernel would reset the connection and drop the part of the answer it
+// had not sent yet: a client pipelining requests, or still sending a refused body, lost the answer.
+asio::awaitable<void> close_after_answer(beast::tcp_stream& stream) {
+    error_code ec;
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    stream.expires_after(lingering_close_limit);
+    std::array<char, 4096> dropped{};
+    for (;;) {
+        auto [read_ec, n] =
+            co_await stream.async_read_some(asio::buffer(dropped), asio::as_tuple(asio::use_awaitable));
+        if (read_ec) co_return;
+    }
+}
 
 std::string_view as_view(beast::string_view s) {
     return {s.data(), s.size()};
@@ -182,7 +206,8 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 413, fmt::format("the body is over --max-publish-body ({} bytes)", cfg.max_publish_body));
             count_api_answer(r.status);
             auto res = make_response(r, 11, false, false);
-            co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            if (!wec) co_await close_after_answer(stream);
             co_return;
         }
         if (ec) {
@@ -193,7 +218,8 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                              fmt::format("bad request: {}\n", ec.message())};
                 count_api_answer(r.status);
                 auto res = make_response(r, 11, false, false);
-                co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+                auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+                if (!wec) co_await close_after_answer(stream);
             }
             spdlog::debug("http connection {} ended: {}", remote, ec.message());
             co_return;
@@ -204,9 +230,8 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                           std::string_view(over_limit->body).substr(0, over_limit->body.size() - 1));
             count_api_answer(over_limit->status);
             auto res = make_response(*over_limit, req.version(), false, req.method() == http::verb::head);
-            co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-            error_code ignored;
-            stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+            if (!wec) co_await close_after_answer(stream);
             co_return;
         }
         // From a trusted proxy, the client is the one its forwarding headers name; the logs and
@@ -289,9 +314,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         const bool keep_alive = wants_keep_alive && reply.status < 400 && !last_allowed;
         auto res = make_response(reply, req.version(), keep_alive, req.method() == http::verb::head);
         auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-        if (wec || !keep_alive) {
-            error_code ignored;
-            stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        if (wec) co_return;
+        if (!keep_alive) {
+            co_await close_after_answer(stream);
             co_return;
         }
     }

@@ -406,6 +406,30 @@ BOOST_FIXTURE_TEST_CASE(keep_alive_connection_is_closed_after_max_requests_per_c
     expect_connection_ended(c);
 }
 
+// The answer that ends a connection must reach a client that goes on writing behind it. wshub
+// closed with the client's bytes unread, so the kernel reset the connection and threw away what of
+// the answer was still queued: a publisher pipelining requests lost the answer to a message that
+// had gone out, and sent it again.
+BOOST_FIXTURE_TEST_CASE(last_answer_reaches_a_client_that_keeps_writing, three_requests_server) {
+    raw_connection c(io);
+    // A small window: most of the last answer waits in wshub's send queue.
+    c.connect(port(), "127.0.0.1", 1024);
+    for (int i = 1; i <= 2; ++i) {
+        c.send(ping_request);
+        BOOST_TEST(c.read_response().status == 200u);
+    }
+    c.send("GET /wshub.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    c.wait_for_bytes();   // wshub has read the request and is answering it
+    c.send(ping_request); // pipelined behind the last allowed request: not answered
+    const auto r = c.read_response();
+    BOOST_TEST(r.status == 200u);
+    BOOST_TEST(r.field("Connection") == "close");
+    BOOST_TEST(r.body.size() == std::stoul(r.field("Content-Length")));
+    const auto end = c.read_until_end();
+    BOOST_TEST(end.bytes.empty(), "unexpected bytes after the last answer: " << end.bytes.size());
+    BOOST_TEST((end.end == asio::error::eof), end.end.message());
+}
+
 // Out of descriptors, accept fails at once for as long as the backlog is not empty: the acceptor
 // must wait between attempts (not spin, not log each one) and accept again once descriptors free.
 BOOST_AUTO_TEST_CASE(out_of_descriptors_the_acceptor_backs_off_and_recovers) {

@@ -238,6 +238,11 @@ raw_http_response raw_connection::read_response() {
     return io_.run(async_read_response(), "read an HTTP response", timeout_, [this] { close(); });
 }
 
+void raw_connection::wait_for_bytes() {
+    if (buffer_.size() > consumed_) return;
+    io_.run(fill(), "wait for the server's first bytes", timeout_, [this] { close(); });
+}
+
 raw_http_response raw_connection::upgrade(std::uint16_t port, std::string_view target,
                                           std::string_view origin, const header_list& extra,
                                           std::string_view source) {

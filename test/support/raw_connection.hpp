@@ -53,6 +53,8 @@ class raw_connection {
                  std::optional<int> receive_buffer = std::nullopt);
     void send(std::string_view bytes);
     raw_http_response read_response();
+    // Waits until the server has sent something; the bytes stay for the next read.
+    void wait_for_bytes();
     // connect(), upgrade_request(), read_response(): a refusal is a result, not a failure.
     raw_http_response upgrade(std::uint16_t port, std::string_view target,
                               std::string_view origin = "http://127.0.0.1", const header_list& extra = {},
