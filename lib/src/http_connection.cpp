@@ -42,6 +42,9 @@ namespace wshub {
 namespace {
 
 constexpr std::size_t max_request_header = std::size_t{8} * 1024;
+// What is read of a connection and not parsed yet: a request's header, a chunk header, the start
+// of a body, or the frames a client sent behind its upgrade request.
+constexpr std::size_t max_unparsed_request_bytes = std::size_t{64} * 1024;
 
 // How long a connection that wshub ends after an answer is still read before it is closed: long
 // enough for a client to read the answer and close its side.
@@ -104,6 +107,14 @@ http::response<http::string_body> make_response(const http_reply& r, unsigned ve
     return res;
 }
 
+// Writes an answer that ends the connection, then closes it lingering.
+asio::awaitable<void> answer_and_close(beast::tcp_stream& stream, const http_reply& r, unsigned version,
+                                       bool head) {
+    auto res = make_response(r, version, false, head);
+    auto [ec, n] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
+    if (!ec) co_await close_after_answer(stream);
+}
+
 // The steady-clock time of a Unix time, for timers that must not jump with the wall clock; max()
 // for one beyond a year, a token that never expires in practice.
 std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) {
@@ -161,7 +172,9 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
     }
 
     beast::tcp_stream stream(std::move(socket));
-    beast::flat_buffer buffer;
+    // Bounded: the header has its own limit and the body goes into the parser as it comes, but a
+    // chunk header is kept whole until its line ends, however long its extensions.
+    beast::flat_buffer buffer(max_unparsed_request_bytes);
 
     for (std::size_t requests = 1;; ++requests) {
         http::request_parser<http::empty_body> parser;
@@ -185,6 +198,21 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         auto count_api_answer = [&](unsigned status) {
             if (api_path) state.counters.api_requests.count(endpoint, status);
         };
+        if (!ec) {
+            const auto& h = parser.get();
+            std::string codings;
+            for (auto [it, end] = h.equal_range(http::field::transfer_encoding); it != end; ++it) {
+                if (!codings.empty()) codings += ',';
+                codings.append(it->value().data(), it->value().size());
+            }
+            if (auto refused =
+                    check_request_framing({h.version(), h.count(http::field::host),
+                                           h.count(http::field::transfer_encoding) > 0, codings})) {
+                count_api_answer(refused->status);
+                co_await answer_and_close(stream, *refused, 11, false);
+                co_return;
+            }
+        }
         std::optional<http::request_parser<http::string_body>> body_parser;
         const http::request_header<>* head = nullptr; // in whichever parser holds the request
         bool wants_keep_alive = false;
@@ -205,9 +233,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             const auto r = api_error_reply(
                 413, fmt::format("the body is over --max-publish-body ({} bytes)", cfg.max_publish_body));
             count_api_answer(r.status);
-            auto res = make_response(r, 11, false, false);
-            auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-            if (!wec) co_await close_after_answer(stream);
+            co_await answer_and_close(stream, r, 11, false);
             co_return;
         }
         if (ec) {
@@ -215,11 +241,12 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
                 // A malformed request gets a one-line reason before the connection closes.
                 http_reply r{ec == http::error::header_limit ? 431u : 400u,
-                             fmt::format("bad request: {}\n", ec.message())};
+                             ec == http::error::buffer_overflow
+                                 ? fmt::format("bad request: a chunk header is over {} bytes\n",
+                                               max_unparsed_request_bytes)
+                                 : fmt::format("bad request: {}\n", ec.message())};
                 count_api_answer(r.status);
-                auto res = make_response(r, 11, false, false);
-                auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-                if (!wec) co_await close_after_answer(stream);
+                co_await answer_and_close(stream, r, 11, false);
             }
             spdlog::debug("http connection {} ended: {}", remote, ec.message());
             co_return;
@@ -229,9 +256,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             spdlog::debug("refused HTTP connection from {}: {}", remote,
                           std::string_view(over_limit->body).substr(0, over_limit->body.size() - 1));
             count_api_answer(over_limit->status);
-            auto res = make_response(*over_limit, req.version(), false, req.method() == http::verb::head);
-            auto [wec, wn] = co_await http::async_write(stream, res, asio::as_tuple(asio::use_awaitable));
-            if (!wec) co_await close_after_answer(stream);
+            co_await answer_and_close(stream, *over_limit, req.version(), req.method() == http::verb::head);
             co_return;
         }
         // From a trusted proxy, the client is the one its forwarding headers name; the logs and

@@ -80,6 +80,37 @@ http_reply api_error_reply(unsigned status, std::string_view reason) {
     return r;
 }
 
+std::optional<http_reply> check_request_framing(const http_request_framing& r) {
+    if (r.version >= 11 && r.host_fields == 0)
+        return reply(400, "bad request: an HTTP/1.1 request needs a Host field");
+    if (r.host_fields > 1) return reply(400, "bad request: more than one Host field");
+    if (!r.transfer_encoding) return std::nullopt;
+    if (r.version < 11) return reply(400, "bad request: Transfer-Encoding in an HTTP/1.0 request");
+    // The codings in the order they were applied; a list may hold empty elements.
+    std::vector<std::string_view> codings;
+    for (std::string_view rest = r.transfer_codings; !rest.empty();) {
+        const auto comma = rest.find(',');
+        auto coding = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+        const auto first = coding.find_first_not_of(" \t");
+        if (first == std::string_view::npos) continue;
+        coding = coding.substr(first, coding.find_last_not_of(" \t") + 1 - first);
+        codings.push_back(coding);
+    }
+    const auto is_chunked = [](std::string_view coding) {
+        return std::equal(coding.begin(), coding.end(), std::string_view("chunked").begin(),
+                          std::string_view("chunked").end(),
+                          [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+    };
+    if (codings.empty() || !is_chunked(codings.back()))
+        return reply(400, "bad request: the transfer codings do not end with chunked");
+    codings.pop_back();
+    if (std::any_of(codings.begin(), codings.end(), is_chunked))
+        return reply(400, "bad request: chunked is applied more than once");
+    if (!codings.empty()) return reply(501, "not implemented: wshub takes no transfer coding but chunked");
+    return std::nullopt;
+}
+
 route_decision route(const http_request_view& req) {
     auto parsed = boost::urls::parse_origin_form(req.target);
     if (!parsed) return reply(400, "bad request target");

@@ -13,6 +13,7 @@
 #include <string>
 
 using namespace wshub_test;
+namespace asio = boost::asio;
 namespace http = boost::beast::http;
 
 namespace {
@@ -118,6 +119,39 @@ BOOST_FIXTURE_TEST_CASE(raw_upgrade_request_without_user_id_is_400_one_line, ser
     BOOST_TEST(!body.empty());
     // One line of text: a newline at the end and nowhere else.
     BOOST_TEST(body.find('\n') == body.size() - 1, "body: '" << body << "'");
+}
+
+// RFC 9112: an HTTP/1.1 request without a Host field, or with two, is 400 (section 3.2); one whose
+// transfer codings leave its body's length unknown is 400, and one with a coding wshub does not
+// decode 501 (section 6.1). They were served: a body under "Transfer-Encoding: identity" was
+// taken by its Content-Length, and a gzip-coded chunked body as if it were plain.
+BOOST_FIXTURE_TEST_CASE(requests_with_faulty_framing_are_refused, server_fixture) {
+    struct probe {
+        const char* name;
+        std::string request;
+        unsigned status;
+    };
+    const std::string body = R"({"data":"x"})"; // 12 (c) bytes
+    const std::string publish = "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    for (const auto& p :
+         {probe{"no Host", "GET /ping HTTP/1.1\r\n\r\n", 400},
+          probe{"two Host fields", "GET /ping HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
+          probe{"identity", publish + "Transfer-Encoding: identity\r\nContent-Length: 12\r\n\r\n" + body,
+                400},
+          probe{"gzip, chunked",
+                publish + "Transfer-Encoding: gzip, chunked\r\n\r\nc\r\n" + body + "\r\n0\r\n\r\n", 501}}) {
+        BOOST_TEST_CONTEXT(p.name) {
+            raw_connection c(io);
+            c.connect(port());
+            c.send(p.request);
+            const auto r = c.read_response();
+            BOOST_TEST(r.status == p.status, r.header << r.body);
+            BOOST_TEST(r.field("Connection") == "close");
+            const auto end = c.read_until_end();
+            BOOST_TEST(end.bytes.empty());
+            BOOST_TEST((end.end == asio::error::eof), end.end.message());
+        }
+    }
 }
 
 BOOST_FIXTURE_TEST_CASE(handshake_fields_are_checked, server_fixture) {

@@ -430,6 +430,18 @@ BOOST_FIXTURE_TEST_CASE(last_answer_reaches_a_client_that_keeps_writing, three_r
     BOOST_TEST((end.end == asio::error::eof), end.end.message());
 }
 
+// A chunk header is read whole before its size counts, so its extensions were kept without limit:
+// one connection grew wshub by 200 MB. Past 64 KiB it is refused.
+BOOST_FIXTURE_TEST_CASE(endless_chunk_header_is_400, server_fixture) {
+    raw_connection c(io);
+    c.connect(port());
+    c.send("POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nc;" +
+           std::string(std::size_t{1} << 20, 'a'));
+    const auto r = c.read_response();
+    BOOST_TEST(r.status == 400u);
+    BOOST_TEST(r.body == "bad request: a chunk header is over 65536 bytes\n");
+}
+
 // Out of descriptors, accept fails at once for as long as the backlog is not empty: the acceptor
 // must wait between attempts (not spin, not log each one) and accept again once descriptors free.
 BOOST_AUTO_TEST_CASE(out_of_descriptors_the_acceptor_backs_off_and_recovers) {

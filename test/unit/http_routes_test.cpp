@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 
 using namespace wshub;
@@ -148,6 +149,41 @@ BOOST_AUTO_TEST_CASE(only_the_files_own_paths_serve_them) {
     BOOST_TEST(reply_for("GET", "/ping").static_content_type.empty());
     BOOST_TEST(reply_for("GET", "/wshub.js/").status == 404u);
     BOOST_TEST(reply_for("GET", "/static/wshub.js").status == 404u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(http_request_framing_rules)
+
+unsigned framing_status(unsigned version, std::size_t hosts, std::optional<std::string_view> codings) {
+    const auto r = check_request_framing({version, hosts, codings.has_value(), codings.value_or("")});
+    return r ? r->status : 0u;
+}
+
+BOOST_AUTO_TEST_CASE(http_1_1_needs_exactly_one_host_field) {
+    BOOST_TEST(framing_status(11, 1, std::nullopt) == 0u);
+    BOOST_TEST(framing_status(11, 0, std::nullopt) == 400u);
+    BOOST_TEST(framing_status(11, 2, std::nullopt) == 400u);
+    BOOST_TEST(framing_status(10, 0, std::nullopt) == 0u);
+    BOOST_TEST(framing_status(10, 2, std::nullopt) == 400u);
+    const auto r = check_request_framing({11, 0, false, ""});
+    BOOST_REQUIRE(r.has_value());
+    BOOST_TEST(r->body == "bad request: an HTTP/1.1 request needs a Host field\n");
+}
+
+BOOST_AUTO_TEST_CASE(chunked_is_the_only_transfer_coding) {
+    BOOST_TEST(framing_status(11, 1, "chunked") == 0u);
+    BOOST_TEST(framing_status(11, 1, "Chunked") == 0u);
+    BOOST_TEST(framing_status(11, 1, " chunked ,") == 0u); // empty list elements are allowed
+    BOOST_TEST(framing_status(11, 1, "gzip, chunked") == 501u);
+    BOOST_TEST(framing_status(11, 1, "gzip,chunked") == 501u);
+    // the body's length is unknown unless chunked comes last, once
+    BOOST_TEST(framing_status(11, 1, "identity") == 400u);
+    BOOST_TEST(framing_status(11, 1, "chunked, gzip") == 400u);
+    BOOST_TEST(framing_status(11, 1, "chunked,chunked") == 400u);
+    BOOST_TEST(framing_status(11, 1, "") == 400u);
+    BOOST_TEST(framing_status(11, 1, "chunkedx") == 400u);
+    BOOST_TEST(framing_status(10, 1, "chunked") == 400u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -63,6 +63,19 @@ using route_decision = std::variant<http_reply, upgrade_request, api_call, metri
 
 route_decision route(const http_request_view& req);
 
+// What a request's header says of its framing, checked before its body is read.
+struct http_request_framing {
+    unsigned version = 11;       // 10 or 11
+    std::size_t host_fields = 0; // how many Host fields it has
+    bool transfer_encoding = false;
+    std::string_view transfer_codings; // the Transfer-Encoding fields' values, joined with ","
+};
+
+// RFC 9112: an HTTP/1.1 request has exactly one Host field (section 3.2), and a body's length is
+// known only when its transfer codings end with chunked, applied once, in HTTP/1.1 (section 6).
+// The answer to a request that breaks these (it ends the connection), or nothing.
+std::optional<http_reply> check_request_framing(const http_request_framing& r);
+
 // A refusal of the API: `status` with {"error": "<reason>"} as its JSON body.
 http_reply api_error_reply(unsigned status, std::string_view reason);
 
