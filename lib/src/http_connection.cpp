@@ -19,7 +19,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -221,6 +223,14 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             body_parser.emplace(std::move(parser));
             body_parser->body_limit(cfg.max_publish_body); // for a chunked body
             head = &body_parser->get();
+            if (head->version() >= 11 && beast::iequals((*head)[http::field::expect], "100-continue")) {
+                // The client waits to be told before it sends the body (curl does for a large
+                // one, and sends it anyway a second later): the body is wanted, now.
+                http::response<http::empty_body> go_on{http::status::continue_, 11};
+                auto [cec, cn] =
+                    co_await http::async_write(stream, go_on, asio::as_tuple(asio::use_awaitable));
+                if (cec) co_return;
+            }
             std::tie(ec, bytes) =
                 co_await http::async_read(stream, buffer, *body_parser, asio::as_tuple(asio::use_awaitable));
         } else if (!ec) {
