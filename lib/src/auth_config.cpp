@@ -79,4 +79,8 @@ std::string api_token_of(const config& cfg) {
     return cfg.api_token;
 }
 
+credentials read_credentials(const config& cfg) {
+    return credentials{make_jwt_verifier(cfg), api_token_of(cfg)};
+}
+
 } // namespace wshub

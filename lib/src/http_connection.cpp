@@ -128,9 +128,10 @@ std::chrono::steady_clock::time_point steady_time_of(std::int64_t unix_seconds) 
 }
 
 // Admission's view of an upgrade request from `client`.
-std::variant<admission, http_reply> admit(server_state& state, const http::request_header<>& req,
-                                          upgrade_request upgrade, const asio::ip::address& client) {
-    const admission_policy policy{state.origins, state.jwt ? &*state.jwt : nullptr, state.limits,
+std::variant<admission, http_reply> admit(server_state& state, const credentials& creds,
+                                          const http::request_header<>& req, upgrade_request upgrade,
+                                          const asio::ip::address& client) {
+    const admission_policy policy{state.origins, creds.jwt ? &*creds.jwt : nullptr, state.limits,
                                   &state.upgrade_rate, state.cfg.compression};
     auto handshake = websocket_handshake_fields(req);
     const upgrade_fields fields{req.count(http::field::host) > 0,
@@ -282,17 +283,18 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
             client = state.proxies.client_address(peer, forwarded_for, as_view(req["X-Real-IP"]));
             client_name = client.to_string();
         }
+        const auto creds = state.current_credentials();
         auto decision = route(http_request_view{
             std::string_view(req.method_string().data(), req.method_string().size()),
             std::string_view(req.target().data(), req.target().size()), is_websocket_upgrade(req),
-            state.jwt.has_value(), state.draining.load(), state.message_hub->bus_down()});
+            creds->jwt.has_value(), state.draining.load(), state.message_hub->bus_down()});
 
         http_reply reply;
         if (auto* api = std::get_if<api_call>(&decision)) {
             const bool forwarded = req.count("X-Forwarded-For") > 0 || req.count("X-Real-IP") > 0 ||
                                    req.count(http::field::forwarded) > 0;
             if (auto refused = check_api_access({as_view(req[http::field::authorization]), peer, forwarded},
-                                                state.api_token)) {
+                                                creds->api_token)) {
                 reply = api_error_reply(refused->status, refused->reason);
                 reply.bearer_challenge = true;
                 spdlog::info("refused {} {} from {}: {} {}",
@@ -313,7 +315,7 @@ asio::awaitable<void> serve_http(shard& owner, asio::ip::tcp::socket socket) {
         } else if (std::holds_alternative<upgrade_request>(decision) && state.draining.load()) {
             reply = http_reply{503, "server shutting down\n"};
         } else if (auto* upgrade = std::get_if<upgrade_request>(&decision)) {
-            auto admitted = admit(state, req, std::move(*upgrade), client);
+            auto admitted = admit(state, *creds, req, std::move(*upgrade), client);
             if (auto* ok = std::get_if<admission>(&admitted)) {
                 stream.expires_never();
                 // Frames a client sent right behind its request are already in the buffer.

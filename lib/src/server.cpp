@@ -90,17 +90,41 @@ struct server::impl {
     }
 
     // The first SIGINT/SIGTERM starts the shutdown; a second one ends the process at once.
+    // SIGHUP reads the secret files again.
     // Main thread; cancellation: ends when the signal set is cancelled or destroyed.
     asio::awaitable<void> watch_signals() {
-        auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;
-        spdlog::info("received signal {}", signo);
-        stop_requested.set();
-        std::tie(ec, signo) = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (ec) co_return;
-        spdlog::warn("second signal {}: exiting now", signo);
-        drain_log(std::chrono::milliseconds(500)); // the writer thread has the line
-        std::_Exit(128 + signo);
+        for (bool stopping = false;;) {
+            auto [ec, signo] = co_await signals.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (ec) co_return;
+            if (signo == SIGHUP) {
+                reload_credentials();
+            } else if (!stopping) {
+                spdlog::info("received signal {}", signo);
+                stop_requested.set();
+                stopping = true;
+            } else {
+                spdlog::warn("second signal {}: exiting now", signo);
+                drain_log(std::chrono::milliseconds(500)); // the writer thread has the line
+                std::_Exit(128 + signo);
+            }
+        }
+    }
+
+    // New connections are checked against what the files say now; a file that cannot be read
+    // or holds an unfit key leaves the credentials as they were.
+    void reload_credentials() {
+        const auto& c = state.cfg;
+        if (c.api_token_file.empty() && c.jwt_secret_file.empty() && c.jwt_public_key_path.empty()) {
+            spdlog::info(
+                "received SIGHUP: no --api-token-file, --jwt-secret-file or --jwt-public-key to read");
+            return;
+        }
+        try {
+            state.reload_credentials();
+            spdlog::info("received SIGHUP: read the secret files again");
+        } catch (const std::exception& e) {
+            spdlog::error("received SIGHUP: {}; the secrets in force stay", e.what());
+        }
     }
 
     // Forced closes only close sockets: what they leave to do takes moments.
@@ -160,6 +184,7 @@ void server::run(bool handle_signals) {
     if (handle_signals) {
         m.signals.add(SIGINT);
         m.signals.add(SIGTERM);
+        m.signals.add(SIGHUP);
         asio::co_spawn(main, m.watch_signals(), log_exception("signals"));
     }
 

@@ -4,12 +4,14 @@
 // challenge for a missing, expired, forged, unsigned or misaddressed token, 403 when the URL names
 // another user than the token, and the token's sub as the user id once admitted; with
 // authentication, an address past --max-upgrades-per-ip gets 429 before its token is checked.
+#include "http_client.hpp"
 #include "jwt_tokens.hpp"
 #include "raw_connection.hpp"
 #include "server_fixture.hpp"
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -182,6 +184,29 @@ struct secret_file {
 struct secret_file_server : secret_file, server_fixture {
     secret_file_server()
         : server_fixture(wshub_args(1, {"--jwt-secret-file", path})) {}
+};
+
+struct api_token_file {
+    api_token_file() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "wshub-api-token-XXXXXX").string();
+        const int fd = ::mkstemp(tmpl.data());
+        BOOST_REQUIRE_MESSAGE(fd >= 0, "mkstemp failed");
+        ::close(fd);
+        token_path = tmpl;
+        std::ofstream(token_path) << "first-api-token\n";
+    }
+    ~api_token_file() { std::remove(token_path.c_str()); }
+    std::string token_path;
+};
+
+struct secret_files_server : secret_file, api_token_file, server_fixture {
+    secret_files_server()
+        : server_fixture(wshub_args(1, {"--jwt-secret-file", path, "--api-token-file", token_path})) {}
+    unsigned publish_with(const std::string& api_token) {
+        return http_post(port(), "/api/publish", R"({"data": "x"})",
+                         {{"Authorization", "Bearer " + api_token}})
+            .result_int();
+    }
 };
 
 struct es512_server : public_key_file, server_fixture {
@@ -412,6 +437,51 @@ BOOST_FIXTURE_TEST_CASE(secret_from_a_file_stays_out_of_the_command_line, secret
     expect_unauthorized(
         upgrade_with_bearer(*this, n, make_token(JWT_ALG_HS256, hs_secret + "\n", valid_claims("newline"))),
         "signature");
+}
+
+// SIGHUP reads --jwt-secret-file and --api-token-file again, so secrets rotate without a restart;
+// the sessions admitted before stay. It used to end the process (the signal's default action),
+// dropping every client without a close frame.
+BOOST_FIXTURE_TEST_CASE(sighup_reads_the_secret_files_again, secret_files_server) {
+    raw_connection before(io);
+    expect_admitted_as(
+        *this, before,
+        upgrade_with_bearer(*this, before, make_token(JWT_ALG_HS256, hs_secret, valid_claims("before"))),
+        "before");
+    BOOST_TEST(publish_with("first-api-token") == 200u);
+
+    const std::string rotated = "wshub-integration-rotated-fedcba9876543210";
+    std::ofstream(path) << rotated << "\n";
+    std::ofstream(token_path) << "second-api-token\n";
+    BOOST_REQUIRE(::kill(server.pid(), SIGHUP) == 0);
+    BOOST_REQUIRE(server.wait_for_log("read the secret files again").has_value());
+
+    raw_connection old_secret(io);
+    expect_unauthorized(
+        upgrade_with_bearer(*this, old_secret, make_token(JWT_ALG_HS256, hs_secret, valid_claims("old"))),
+        "signature");
+    raw_connection new_secret(io);
+    expect_admitted_as(
+        *this, new_secret,
+        upgrade_with_bearer(*this, new_secret, make_token(JWT_ALG_HS256, rotated, valid_claims("new"))),
+        "new");
+    BOOST_TEST(publish_with("first-api-token") == 401u);
+    BOOST_TEST(publish_with("second-api-token") == 200u);
+
+    // A file that cannot be used (an empty token) leaves the secrets in force.
+    std::ofstream(token_path) << "";
+    BOOST_REQUIRE(::kill(server.pid(), SIGHUP) == 0);
+    BOOST_REQUIRE(server.wait_for_log("the secrets in force stay").has_value());
+    BOOST_TEST(publish_with("second-api-token") == 200u);
+
+    // The session admitted with the old secret is still served: its message comes back to it
+    // behind the broadcasts it was sent meanwhile.
+    before.send(client_frame(op_text, "still here"));
+    bool echoed = false;
+    for (int frames = 0; frames < 10 && !echoed; ++frames)
+        echoed = before.read_frame().payload == "still here";
+    BOOST_TEST(echoed);
+    BOOST_TEST(!server.exited());
 }
 
 BOOST_FIXTURE_TEST_CASE(es512_token_verified_with_the_public_key, es512_server) {

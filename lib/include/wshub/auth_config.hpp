@@ -1,5 +1,5 @@
-// The JWT verifier the configuration asks for, built from the flags and the key or secret files
-// they name. Reads files: called once, at startup.
+// The JWT verifier and the API token the configuration asks for, built from the flags and the key,
+// secret and token files they name. Reads files: at startup, and again on SIGHUP.
 #pragma once
 
 #include "wshub/auth.hpp"
@@ -22,5 +22,15 @@ std::string secret_from_file_contents(std::string contents);
 // The publish API's bearer token: --api-token, or --api-token-file's contents; empty when neither
 // is set. Throws std::invalid_argument naming the flag when the file cannot be read or is empty.
 std::string api_token_of(const config& cfg);
+
+// What requests are checked against. Replaced as a whole when the files are read again, so that
+// secrets rotate without a restart.
+struct credentials {
+    std::optional<jwt_verifier> jwt;
+    std::string api_token; // empty: the API answers loopback peers only
+};
+
+// Both of the above; throws as they do.
+credentials read_credentials(const config& cfg);
 
 } // namespace wshub
