@@ -3,6 +3,7 @@
 #include "wshub/redis_url.hpp"
 #include "wshub/trusted_proxies.hpp"
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 #include <sstream>
@@ -15,7 +16,8 @@ namespace wshub {
 
 void config::validate() const {
     auto fail = [](const std::string& why) { throw std::invalid_argument(why); };
-    if (address.empty()) fail("--address must not be empty");
+    if (boost::system::error_code ec; boost::asio::ip::make_address(address, ec), ec)
+        fail(fmt::format("--address must be an IPv4 or IPv6 address, not '{}'", address));
     if (threads > 1024) fail("--threads must be between 1 and 1024 (0 = number of cores)");
     if (max_queued_bytes < 1024) fail("--max-queued-bytes must be at least 1024");
     if (max_queued_bytes_hard != 0 && max_queued_bytes_hard < max_queued_bytes)

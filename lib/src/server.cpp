@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <random>
 #include <spdlog/spdlog.h>
+#include <stdexcept>
 #include <thread>
 #include <tuple>
 
@@ -34,10 +35,19 @@ struct server::impl {
         , message_hub(main_context(), state.cfg.inbox_capacity, state.cfg.inbox_bytes, shards, make_bus()) {
         state.message_hub = &message_hub;
         asio::ip::tcp::endpoint ep(asio::ip::make_address(state.cfg.address), state.cfg.port);
-        acceptor.open(ep.protocol());
-        acceptor.set_option(asio::socket_base::reuse_address(true));
-        acceptor.bind(ep);
-        acceptor.listen(asio::socket_base::max_listen_connections);
+        error_code ec;
+        acceptor.open(ep.protocol(), ec);
+        if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor.bind(ep, ec);
+        if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+        // What an operator can act on ("Address already in use"), without Asio's source location.
+        if (ec)
+            throw std::runtime_error(fmt::format("cannot listen on {}: {}", endpoint_text(ep), ec.message()));
+    }
+
+    static std::string endpoint_text(const asio::ip::tcp::endpoint& ep) {
+        return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                                    : fmt::format("{}:{}", ep.address().to_string(), ep.port());
     }
 
     static std::vector<std::unique_ptr<shard>> make_shards(server_state& state) {
@@ -196,7 +206,8 @@ void server::run(bool handle_signals) {
         guards.push_back(asio::make_work_guard(ctx));
         threads.emplace_back([&ctx] { run_io_thread(ctx); });
     }
-    spdlog::info("wshub listening on {}:{} with {} threads", m.state.cfg.address, port(), m.shards.size());
+    spdlog::info("wshub listening on {} with {} threads", impl::endpoint_text(m.acceptor.local_endpoint()),
+                 m.shards.size());
     run_io_thread(main);
     for (auto& s : m.shards)
         s->context().stop();

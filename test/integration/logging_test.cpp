@@ -7,6 +7,7 @@
 #include "server_fixture.hpp"
 #include "ws_client.hpp"
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/test/unit_test.hpp>
 #include <chrono>
@@ -156,6 +157,22 @@ BOOST_FIXTURE_TEST_CASE(json_log_lines_are_objects_with_time_level_and_msg, json
         }
     }
     BOOST_TEST(saw_connect);
+}
+
+// A port already taken ends wshub with status 1 and one line an operator can act on. The line
+// carried Asio's source location ("[system:98 at /usr/include/boost/asio/detail/...]").
+BOOST_AUTO_TEST_CASE(a_port_in_use_is_one_clear_line) {
+    test_io io;
+    boost::asio::ip::tcp::acceptor taken(io.context(), {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = std::to_string(taken.local_endpoint().port());
+    child_process wshub({wshub_binary(), "--address", "127.0.0.1", "--port", port}, "[wshub] ");
+    const auto status = wshub.wait_exit(wait_timeout);
+    BOOST_REQUIRE(status.has_value());
+    BOOST_TEST(*status == 1);
+    BOOST_TEST(wshub.wait_output_end(wait_timeout));
+    BOOST_TEST(wshub.count_lines("critical wshub: cannot listen on 127.0.0.1:" + port +
+                                 ": Address already in use") == 1u);
+    BOOST_TEST(wshub.count_lines("[system:") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_stderr_nobody_reads_does_not_stop_the_server) {

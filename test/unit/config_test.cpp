@@ -63,6 +63,10 @@ BOOST_AUTO_TEST_CASE(nonsense_is_refused_with_the_flag_named) {
     BOOST_TEST(refused({"--ping-interval", "0"}, "ping-interval"));
     BOOST_TEST(refused({"--bogus"}, "bogus"));
     BOOST_TEST(refused({"--inbox-bytes", "1000"}, "inbox-bytes"));
+    // It was taken, and the server then failed with "Invalid argument [system:22]".
+    BOOST_TEST(
+        refused({"--address", "localhost"}, "--address must be an IPv4 or IPv6 address, not 'localhost'"));
+    BOOST_TEST(refused({"--address", ""}, "--address"));
 }
 
 BOOST_AUTO_TEST_CASE(a_negative_number_is_refused_not_wrapped) {
