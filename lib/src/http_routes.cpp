@@ -61,6 +61,7 @@ route_decision route_api(const http_request_view& req, std::string_view path,
         if (req.method != "GET" && req.method != "HEAD") return method_not_allowed(path, false);
         api_call call{api_call::endpoint::presence, {}};
         auto params = url.params();
+        if (params.count("channel") > 1) return api_error_reply(400, "channel= is given twice");
         if (auto it = params.find("channel"); it != params.end() && (*it).has_value) {
             call.channel = (*it).value;
             if (!is_valid_channel_name(call.channel))
@@ -146,6 +147,11 @@ route_decision route(const http_request_view& req) {
             return r;
         }
         auto params = url.params(); // percent-decoded
+        // A parameter given twice is refused rather than one of the two picked: a proxy or an
+        // authorization layer in front that read the other one would have checked another request.
+        for (const std::string_view name : {"user_id", "token", "channels", "envelope", "since", "epoch"})
+            if (params.count(name) > 1)
+                return reply(400, fmt::format("bad request: {}= is given twice", name));
         upgrade_request upgrade;
         if (auto it = params.find("user_id"); it != params.end() && (*it).has_value)
             upgrade.user_id = (*it).value;

@@ -53,6 +53,25 @@ BOOST_AUTO_TEST_CASE(missing_or_empty_user_id_is_400_with_a_reason) {
     }
 }
 
+// The first of two was taken: a layer in front that checked the second one (user_id=alice for an
+// authorization proxy, user_id=mallory for wshub) was checking another request.
+BOOST_AUTO_TEST_CASE(a_parameter_given_twice_is_400) {
+    for (std::string_view target :
+         {"/im?user_id=alice&user_id=mallory", "/im?user_id=a&token=x&token=y",
+          "/im?user_id=a&channels=x&channels=y", "/im?user_id=a&envelope=json&envelope=json",
+          "/im?user_id=a&since=1&since=2", "/im?user_id=a&since=1&epoch=ab&epoch=cd",
+          "/im?user_id=a&USER_ID=b&user_id=c"}) {
+        const auto r = reply_for("GET", target, true);
+        BOOST_TEST(r.status == 400u, target);
+        BOOST_TEST(r.body.find("is given twice") != std::string::npos, target << ": " << r.body);
+    }
+    // Names are case-sensitive: USER_ID is another parameter, as before.
+    BOOST_TEST(std::holds_alternative<upgrade_request>(route({"GET", "/im?user_id=a&USER_ID=b", true})));
+    const auto presence = reply_for("GET", "/api/presence?channel=a&channel=b");
+    BOOST_TEST(presence.status == 400u);
+    BOOST_TEST(presence.body == "{\"error\":\"channel= is given twice\"}\n");
+}
+
 BOOST_AUTO_TEST_CASE(plain_get_on_im_is_426) {
     auto r = reply_for("GET", "/im?user_id=1");
     BOOST_TEST(r.status == 426u);
